@@ -7,7 +7,7 @@ use futures::stream::{self as fstream, StreamExt};
 
 use super::*;
 use crate::hash::HashConfig;
-use crate::object::FsObjectBackend;
+use crate::object::{FsObjectBackend, NewObject, PutOptions};
 use crate::ring::{Device, Ring};
 use crate::stream;
 
