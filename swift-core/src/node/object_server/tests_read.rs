@@ -103,3 +103,17 @@ async fn conditional_requests() {
     missing.path = "AUTH_a/c/missing".into();
     assert_eq!(e.server.handle(missing).await.status, 412);
 }
+
+#[tokio::test]
+async fn bit_rot_cuts_the_response() {
+    let e = env();
+    assert_eq!(put(&e, ts(1), "hello", &[]).await.status, 201);
+    let data = files_under(&e.root.join("sda/objects"));
+    let mut raw = std::fs::read(&data[0]).unwrap();
+    raw[0] ^= 0xff;
+    std::fs::write(&data[0], raw).unwrap();
+    let r = e.server.handle(req(NodeMethod::Get, &[])).await;
+    assert_eq!(r.status, 200);
+    let got = stream::collect(r.body, 1024).await;
+    assert!(matches!(got, Err(Error::Corrupt { .. })), "{got:?}");
+}
