@@ -21,6 +21,7 @@ pub mod hash;
 pub mod headers;
 pub mod names;
 pub mod node;
+pub mod object;
 pub mod ring;
 pub mod stream;
 pub mod timestamp;
