@@ -16,11 +16,14 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "http-client")]
+pub mod client;
 pub mod error;
 pub mod hash;
 pub mod headers;
 pub mod names;
 pub mod node;
+pub mod proxy;
 pub mod ring;
 pub mod stream;
 pub mod timestamp;
