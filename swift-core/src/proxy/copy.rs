@@ -30,7 +30,12 @@ fn parse_location(value: &str) -> Option<(String, String)> {
 }
 
 fn is_true(v: Option<&str>) -> bool {
-    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"))
+    v.is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on" | "t" | "y"
+        )
+    })
 }
 
 struct Location {
@@ -111,7 +116,10 @@ impl Inner {
 
     async fn copy(&self, ctx: &Ctx, src: Location, dst: Location) -> Reply {
         let c = &self.config.constraints;
-        for (acct, cont) in [(&src.account, &src.container), (&dst.account, &dst.container)] {
+        for (acct, cont) in [
+            (&src.account, &src.container),
+            (&dst.account, &dst.container),
+        ] {
             if acct.len() > c.max_account_name_length || cont.len() > c.max_container_name_length {
                 return Reply::status(400);
             }
@@ -141,7 +149,14 @@ impl Inner {
         let mut src_headers = Headers::new().with("x-trans-id", ctx.trans_id.clone());
         src_headers.set("x-newest", "true");
         let source = self
-            .object_get(&get, &src.account, &src.container, &src.object, &[], src_headers)
+            .object_get(
+                &get,
+                &src.account,
+                &src.container,
+                &src.object,
+                &[],
+                src_headers,
+            )
             .await;
         if !(200..300).contains(&source.status) {
             return match source.status {
@@ -204,9 +219,10 @@ impl Inner {
             .await;
         if reply.status == 201 {
             let from = format!("{}/{}", src.container, src.object);
-            reply
-                .headers
-                .set("x-copied-from", utf8_percent_encode(&from, QUOTE).to_string());
+            reply.headers.set(
+                "x-copied-from",
+                utf8_percent_encode(&from, QUOTE).to_string(),
+            );
             if let Some(lm) = last_modified {
                 reply.headers.set("x-copied-from-last-modified", lm);
             }
@@ -227,10 +243,7 @@ mod tests {
 
     #[test]
     fn locations() {
-        assert_eq!(
-            parse_location("/c/o/p"),
-            Some(("c".into(), "o/p".into()))
-        );
+        assert_eq!(parse_location("/c/o/p"), Some(("c".into(), "o/p".into())));
         assert_eq!(parse_location("c%20x/o"), Some(("c x".into(), "o".into())));
         assert_eq!(parse_location("c"), None);
         assert_eq!(parse_location("/c/"), None);

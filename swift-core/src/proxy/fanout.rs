@@ -242,7 +242,9 @@ pub(crate) fn best_response(outcomes: &[Outcome], quorum: usize) -> Reply {
                     }
                 }
                 if !best.body.is_empty() {
-                    reply.headers.set("content-length", best.body.len().to_string());
+                    reply
+                        .headers
+                        .set("content-length", best.body.len().to_string());
                 }
                 return reply;
             }

@@ -82,7 +82,11 @@ impl Ctx {
 impl Proxy {
     /// A proxy over the cluster's rings, reaching nodes through `client`.
     /// Fails with [`crate::Error::InvalidConfig`] if the config is invalid.
-    pub fn new(config: ProxyConfig, rings: Arc<Rings>, client: Arc<dyn NodeClient>) -> Result<Self> {
+    pub fn new(
+        config: ProxyConfig,
+        rings: Arc<Rings>,
+        client: Arc<dyn NodeClient>,
+    ) -> Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(clock.clone()));
         Self::with_parts(config, rings, client, cache, clock)
@@ -120,7 +124,8 @@ impl Proxy {
             .with("x-trans-id", trans_id.clone())
             .with("x-openstack-request-id", trans_id)
             .into_http(head);
-        if let Ok(v) = http::HeaderValue::from_str(&httpdate::fmt_http_date(self.inner.clock.now())) {
+        if let Ok(v) = http::HeaderValue::from_str(&httpdate::fmt_http_date(self.inner.clock.now()))
+        {
             resp.headers_mut().insert(http::header::DATE, v);
         }
         resp

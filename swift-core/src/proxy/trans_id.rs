@@ -9,7 +9,10 @@ pub(crate) fn generate(now: SystemTime) -> String {
     let mut raw = [0u8; 11];
     rand::thread_rng().fill_bytes(&mut raw);
     let hex = hex::encode(raw);
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format!("tx{}-{:010x}", &hex[..21], secs)
 }
 
@@ -19,7 +22,7 @@ mod tests {
 
     #[test]
     fn format_matches_swift() {
-        let id = generate(UNIX_EPOCH + std::time::Duration::from_secs(0x65_0000_00));
+        let id = generate(UNIX_EPOCH + std::time::Duration::from_secs(0x6500_0000));
         assert_eq!(id.len(), 2 + 21 + 1 + 10);
         assert!(id.starts_with("tx"));
         assert_eq!(&id[23..], "-0065000000");

@@ -150,9 +150,8 @@ pub(crate) fn set_update_headers(h: &mut Headers, kind: &str, targets: &[&Target
     if targets.is_empty() {
         return;
     }
-    let join = |f: &dyn Fn(&Target) -> String| {
-        targets.iter().map(|t| f(t)).collect::<Vec<_>>().join(",")
-    };
+    let join =
+        |f: &dyn Fn(&Target) -> String| targets.iter().map(|t| f(t)).collect::<Vec<_>>().join(",");
     h.set(format!("x-{kind}-host"), join(&|t| t.host.clone()));
     h.set(format!("x-{kind}-device"), join(&|t| t.device.clone()));
     h.set(

@@ -33,7 +33,14 @@ impl Inner {
                 let (account, container, object) = ctx_path(ctx);
                 let headers = self.backend_headers(ctx, false);
                 let resp = self
-                    .object_get(&ctx.method, &account, &container, &object, &ctx.query, headers)
+                    .object_get(
+                        &ctx.method,
+                        &account,
+                        &container,
+                        &object,
+                        &ctx.query,
+                        headers,
+                    )
                     .await;
                 self.object_reply(resp)
             }
@@ -138,7 +145,8 @@ impl Inner {
         let path = format!("{account}/{container}/{object}");
         let outcomes = self
             .make_requests(&nodes, |t, i| {
-                let mut r = crate::node::NodeRequest::new(method.clone(), &t.device, t.partition, &path);
+                let mut r =
+                    crate::node::NodeRequest::new(method.clone(), &t.device, t.partition, &path);
                 r.headers = headers.clone();
                 let ups = update_targets(&containers.primaries, replicas, i);
                 set_update_headers(&mut r.headers, "container", &ups);

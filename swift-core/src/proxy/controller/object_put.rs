@@ -84,10 +84,18 @@ impl Inner {
             None => None,
         };
         if cl.is_some_and(|n| n > c.max_file_size) {
-            return Err(Reply::typed(413, "text/plain", "Your request is too large."));
+            return Err(Reply::typed(
+                413,
+                "text/plain",
+                "Your request is too large.",
+            ));
         }
         if cl.is_none() && te.is_none() {
-            return Err(Reply::typed(411, "text/plain", "Missing Content-Length header."));
+            return Err(Reply::typed(
+                411,
+                "text/plain",
+                "Missing Content-Length header.",
+            ));
         }
         if let Err(e) = c.check_metadata(&ctx.headers, MetaKind::Object) {
             return Err(Reply::typed(400, "text/plain", e.to_string()));
@@ -143,7 +151,10 @@ impl Inner {
                     if let Some(conn) = self.connect(&t, build(&t, i)).await {
                         return Some(conn);
                     }
-                    let next = handoffs.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let next = handoffs
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .pop_front();
                     t = next?;
                 }
             }
@@ -155,7 +166,10 @@ impl Inner {
             abort_all(&mut conns);
             return Reply::status(503);
         }
-        if let Err(reply) = self.send_body(&mut conns, body, content_length, quorum).await {
+        if let Err(reply) = self
+            .send_body(&mut conns, body, content_length, quorum)
+            .await
+        {
             abort_all(&mut conns);
             return reply;
         }
@@ -258,7 +272,11 @@ impl Inner {
             }
             sent += chunk.len() as u64;
             if sent > max {
-                return Err(Reply::typed(413, "text/plain", "Your request is too large."));
+                return Err(Reply::typed(
+                    413,
+                    "text/plain",
+                    "Your request is too large.",
+                ));
             }
             if content_length.is_some_and(|cl| sent > cl) {
                 return Err(Reply::status(400));
@@ -332,9 +350,12 @@ fn put_reply(outcomes: &[Outcome], quorum: usize, ts: &Timestamp) -> Reply {
 /// Sets Content-Type: the client's, or guessed from the name when absent
 /// or when `X-Detect-Content-Type` is true.
 pub(crate) fn set_content_type(headers: &mut Headers, object: &str) {
-    let detect = headers
-        .remove("x-detect-content-type")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"));
+    let detect = headers.remove("x-detect-content-type").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on" | "t" | "y"
+        )
+    });
     if detect || headers.get("content-type").is_none_or(str::is_empty) {
         let guessed = mime::guess(object).unwrap_or("application/octet-stream");
         headers.set("content-type", guessed);
