@@ -106,3 +106,118 @@ impl NodeClient for HttpNodeClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::node::NodeMethod;
+    use crate::stream;
+
+    /// Echo server: answers with the parsed request in headers and the
+    /// request body (or a fixed body for GET). `/sda/0/slow` never answers.
+    async fn handler(
+        req: hyper::Request<Incoming>,
+    ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+        let method = NodeMethod::parse(req.method().as_str());
+        let parsed = NodeRequest::from_uri(method, req.uri().path(), req.uri().query()).unwrap();
+        if parsed.path == "slow" {
+            std::future::pending::<()>().await;
+        }
+        let meta = req
+            .headers()
+            .get("x-object-meta-k")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let out = if body.is_empty() {
+            Bytes::from_static(b"hello")
+        } else {
+            body
+        };
+        Ok(hyper::Response::builder()
+            .status(201)
+            .header("x-path", parsed.path.as_str())
+            .header("x-query", parsed.query_param("prefix").unwrap_or(""))
+            .header("x-meta", meta)
+            .body(Full::new(out))
+            .unwrap())
+    }
+
+    async fn server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), hyper::service::service_fn(handler))
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn client(node_timeout: Duration) -> HttpNodeClient {
+        HttpNodeClient::new(Duration::from_secs(1), node_timeout).unwrap()
+    }
+
+    #[tokio::test]
+    async fn streams_request_and_response_bodies() {
+        let addr = server().await;
+        let c = client(Duration::from_secs(5));
+        let mut req = NodeRequest::new(NodeMethod::Put, "sda", 3, "AUTH_a/c/o ü?x");
+        req.headers.set("x-object-meta-k", "v");
+        req.headers.set("transfer-encoding", "chunked");
+        req.query.push(("prefix".into(), "a b&c".into()));
+        let chunks: Vec<Result<Bytes>> =
+            (0..50).map(|_| Ok(Bytes::from(vec![b'z'; 1000]))).collect();
+        req.body = futures::stream::iter(chunks).boxed();
+        let resp = c.send(&addr, req).await.unwrap();
+        assert_eq!(resp.status, 201);
+        assert_eq!(resp.headers.get("x-path"), Some("AUTH_a/c/o ü?x"));
+        assert_eq!(resp.headers.get("x-query"), Some("a b&c"));
+        assert_eq!(resp.headers.get("x-meta"), Some("v"));
+        let body = stream::collect(resp.body, 1 << 20).await.unwrap();
+        assert_eq!(body.len(), 50_000);
+        // Keep-alive: a second request on the pool works.
+        let resp = c
+            .send(&addr, NodeRequest::new(NodeMethod::Get, "sda", 3, "AUTH_a"))
+            .await
+            .unwrap();
+        assert_eq!(
+            &stream::collect(resp.body, 100).await.unwrap()[..],
+            b"hello"
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_slow_nodes_are_unavailable() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let c = client(Duration::from_millis(200));
+        let err = c
+            .send(&dead, NodeRequest::new(NodeMethod::Get, "sda", 0, "a"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        let addr = server().await;
+        let err = c
+            .send(&addr, NodeRequest::new(NodeMethod::Get, "sda", 0, "slow"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    }
+}
