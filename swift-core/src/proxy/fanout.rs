@@ -167,6 +167,15 @@ impl Inner {
     where
         F: Fn(&Target) -> NodeRequest,
     {
+        let newest = targets.first().is_some_and(|t| {
+            build(t)
+                .headers
+                .get("x-newest")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        });
+        if newest {
+            return self.read_newest(targets, &build).await;
+        }
         let mut not_found: Option<Outcome> = None;
         let mut tombstone: Option<Timestamp> = None;
         for target in targets {
@@ -207,6 +216,41 @@ impl Inner {
                 body: stream::once(o.body),
             },
             None => NodeResponse::status(503),
+        }
+    }
+}
+
+impl Inner {
+    /// `X-Newest: true`: asks every node at once and answers the newest
+    /// success; a newer tombstone wins over older data.
+    async fn read_newest<F>(&self, targets: &[Target], build: &F) -> NodeResponse
+    where
+        F: Fn(&Target) -> NodeRequest,
+    {
+        let answers = join_all(targets.iter().map(|t| self.send(t, build(t)))).await;
+        let mut best: Option<NodeResponse> = None;
+        let mut not_found: Option<NodeResponse> = None;
+        let mut tombstone: Option<Timestamp> = None;
+        for resp in answers.into_iter().flatten() {
+            let ts = backend_timestamp(&resp.headers);
+            if resp.status == 404 {
+                if ts > tombstone {
+                    tombstone = ts;
+                }
+                not_found.get_or_insert(resp);
+            } else if (200..300).contains(&resp.status)
+                && best
+                    .as_ref()
+                    .is_none_or(|b| ts > backend_timestamp(&b.headers))
+            {
+                best = Some(resp);
+            }
+        }
+        match (best, not_found) {
+            (Some(b), _) if tombstone.is_none() || backend_timestamp(&b.headers) >= tombstone => b,
+            (_, Some(nf)) => nf,
+            (Some(b), None) => b,
+            (None, None) => NodeResponse::status(503),
         }
     }
 }

@@ -184,6 +184,34 @@ async fn newer_tombstone_hides_stale_copy() {
         .put_object_on(&prim[1], &ring[1], "AUTH_test/c/o", obj(old, false));
     let r = h.req("GET", "/v1/AUTH_test/c/o", &t, b"").await;
     assert_eq!(r.status, 404);
+    let r = h
+        .req(
+            "GET",
+            "/v1/AUTH_test/c/o",
+            &[("x-auth-token", &tok), ("x-newest", "true")],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // With X-Newest the newest copy wins even when an older one answers first.
+    let newer = Timestamp::from_ticks(100_000 * 1_700_000_200);
+    let mut fresh = obj(newer, false);
+    fresh.data = bytes::Bytes::from_static(b"new");
+    h.cluster
+        .put_object_on(&prim[2], &ring[2], "AUTH_test/c/o", fresh);
+    h.cluster
+        .put_object_on(&prim[0], &ring[0], "AUTH_test/c/o", obj(old, false));
+    let r = h
+        .req(
+            "GET",
+            "/v1/AUTH_test/c/o",
+            &[("x-auth-token", &tok), ("x-newest", "true")],
+            b"",
+        )
+        .await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"new"[..]));
+    let r = h.req("GET", "/v1/AUTH_test/c/o", &t, b"").await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"old"[..]));
 }
 
 fn fake_dev_names(h: &Harness, hosts: &[String]) -> Vec<String> {
