@@ -16,12 +16,15 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "http-client")]
+pub mod client;
 pub mod error;
 pub mod hash;
 pub mod headers;
 pub mod names;
 pub mod node;
 pub mod object;
+pub mod proxy;
 pub mod ring;
 pub mod stream;
 pub mod timestamp;

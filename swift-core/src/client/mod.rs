@@ -1,0 +1,5 @@
+//! Clients of storage nodes over HTTP.
+
+mod http;
+
+pub use self::http::HttpNodeClient;

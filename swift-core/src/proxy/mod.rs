@@ -1,0 +1,335 @@
+//! The Swift proxy: authenticates clients, routes `/v1/<account>[/<container>
+//! [/<object>]]` to the account, container and object controllers, and
+//! talks to the storage nodes' replicas with quorum and handoffs.
+//!
+//! [`Proxy::handle`] serves one `http::Request`; [`Proxy`] is also a
+//! `tower::Service`, so middleware layers can be stacked on it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use percent_encoding::percent_decode_str;
+
+use crate::error::Result;
+use crate::headers::Headers;
+use crate::node::NodeClient;
+use crate::ring::Rings;
+use crate::stream::SwiftBody;
+
+pub mod auth;
+mod config;
+mod controller;
+mod copy;
+mod fanout;
+mod info;
+mod mime;
+mod response;
+mod trans_id;
+
+#[cfg(test)]
+mod tests;
+
+pub use auth::{Cache, Clock, Identity, MemoryCache, SystemClock};
+pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
+
+use auth::tempauth::TempAuth;
+use response::Reply;
+
+/// The proxy server's logic. Cheap to clone: the state is shared.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: ProxyConfig,
+    pub(crate) rings: Arc<Rings>,
+    pub(crate) client: Arc<dyn NodeClient>,
+    pub(crate) auth: TempAuth,
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// How long the proxy trusts that an account or container exists.
+pub(crate) const INFO_TTL: Duration = Duration::from_secs(10);
+
+/// One client request on its way through a controller.
+pub(crate) struct Ctx {
+    pub(crate) method: http::Method,
+    pub(crate) trans_id: String,
+    pub(crate) headers: Headers,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) account: String,
+    pub(crate) container: Option<String>,
+    pub(crate) object: Option<String>,
+    /// The client's body; in a mutex so `&Ctx` is `Send` across awaits.
+    pub(crate) body: std::sync::Mutex<Option<SwiftBody>>,
+    pub(crate) identity: Option<Identity>,
+}
+
+impl Ctx {
+    /// Takes the client's body (once).
+    pub(crate) fn take_body(&self) -> Option<SwiftBody> {
+        self.body.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Proxy {
+    /// A proxy over the cluster's rings, reaching nodes through `client`.
+    /// Fails with [`crate::Error::InvalidConfig`] if the config is invalid.
+    pub fn new(
+        config: ProxyConfig,
+        rings: Arc<Rings>,
+        client: Arc<dyn NodeClient>,
+    ) -> Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(clock.clone()));
+        Self::with_parts(config, rings, client, cache, clock)
+    }
+
+    /// A proxy with its own cache (tokens, account and container info) and
+    /// clock, e.g. memcached shared by several proxies, or a test clock.
+    pub fn with_parts(
+        config: ProxyConfig,
+        rings: Arc<Rings>,
+        client: Arc<dyn NodeClient>,
+        cache: Arc<dyn Cache>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let auth = TempAuth::new(&config.tempauth, cache.clone(), clock.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                rings,
+                client,
+                auth,
+                cache,
+                clock,
+            }),
+        })
+    }
+
+    /// Serves one client request. Never fails: every problem is a status.
+    pub async fn handle(&self, req: http::Request<SwiftBody>) -> http::Response<SwiftBody> {
+        let trans_id = trans_id::generate(self.inner.clock.now());
+        let head = req.method() == http::Method::HEAD;
+        let reply = self.inner.route(req, &trans_id).await;
+        let mut resp = reply
+            .with("x-trans-id", trans_id.clone())
+            .with("x-openstack-request-id", trans_id)
+            .into_http(head);
+        if let Ok(v) = http::HeaderValue::from_str(&httpdate::fmt_http_date(self.inner.clock.now()))
+        {
+            resp.headers_mut().insert(http::header::DATE, v);
+        }
+        resp
+    }
+}
+
+impl tower::Service<http::Request<SwiftBody>> for Proxy {
+    type Response = http::Response<SwiftBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<SwiftBody>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+/// Methods each controller serves, for `Allow` and 405.
+pub(crate) const ACCOUNT_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, POST, PUT";
+pub(crate) const CONTAINER_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, POST, PUT";
+pub(crate) const OBJECT_METHODS: &str = "COPY, DELETE, GET, HEAD, OPTIONS, POST, PUT";
+
+fn to_headers(h: &http::HeaderMap) -> Headers {
+    h.iter()
+        .map(|(n, v)| {
+            let v = match std::str::from_utf8(v.as_bytes()) {
+                Ok(s) => s.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (n.as_str().to_string(), v)
+        })
+        .collect()
+}
+
+fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let dec = |s: &str| {
+            percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        out.push((dec(k), dec(v)));
+    }
+    out
+}
+
+impl Inner {
+    async fn route(&self, req: http::Request<SwiftBody>, trans_id: &str) -> Reply {
+        let (parts, body) = req.into_parts();
+        let raw_path = parts.uri.path();
+        let headers = to_headers(&parts.headers);
+        if raw_path == "/healthcheck" {
+            return Reply::typed(200, "text/plain", "OK");
+        }
+        let Ok(path) = percent_decode_str(raw_path).decode_utf8() else {
+            return Reply::body(412, "Invalid UTF8 or contains NULL");
+        };
+        if path.contains('\0') {
+            return Reply::body(412, "Invalid UTF8 or contains NULL");
+        }
+        if path == "/info" {
+            return self.info(&parts.method);
+        }
+        if let Some(rest) = path.strip_prefix("/auth/") {
+            let base = self.base_url(&parts);
+            return self
+                .auth
+                .handle_get_token(&parts.method, rest, &headers, &base)
+                .await;
+        }
+        // split_path(path, 1, 4, rest_with_last=True)
+        let Some(trimmed) = path.strip_prefix('/') else {
+            return Reply::status(404);
+        };
+        let segs: Vec<&str> = trimmed.splitn(4, '/').collect();
+        let version = segs.first().copied().unwrap_or("");
+        if version.is_empty() {
+            return Reply::status(404);
+        }
+        let seg = |i: usize| segs.get(i).copied().filter(|s| !s.is_empty());
+        let (account, container, object) = (seg(1), seg(2), seg(3));
+        let Some(account) = account else {
+            return Reply::body(412, "Bad URL");
+        };
+        if version != "v1" && version != "v1.0" {
+            return Reply::status(400);
+        }
+        let allowed = match (container, object) {
+            (Some(_), Some(_)) => OBJECT_METHODS,
+            (Some(_), None) => CONTAINER_METHODS,
+            (None, None) => ACCOUNT_METHODS,
+            (None, Some(_)) => return Reply::body(412, "Bad URL"),
+        };
+        let method = parts.method.clone();
+        if !allowed.split(", ").any(|m| m == method.as_str()) {
+            return Reply::status(405).with("allow", allowed);
+        }
+        if method == http::Method::OPTIONS {
+            return Reply::status(200).with("allow", allowed);
+        }
+        let identity = self.auth.identify(&headers).await;
+        let mut ctx = Ctx {
+            method,
+            trans_id: trans_id.to_string(),
+            headers,
+            query: parse_query(parts.uri.query()),
+            account: account.to_string(),
+            container: container.map(str::to_string),
+            object: object.map(str::to_string),
+            body: std::sync::Mutex::new(Some(body)),
+            identity,
+        };
+        if let Err(d) = self.authorize(&ctx, &ctx.account, ctx.container.as_deref()) {
+            return Reply::status(d.status());
+        }
+        let c = &self.config.constraints;
+        if ctx.account.len() > c.max_account_name_length {
+            return Reply::body(
+                400,
+                format!(
+                    "Account name length of {} longer than {}",
+                    ctx.account.len(),
+                    c.max_account_name_length
+                ),
+            );
+        }
+        match (ctx.container.is_some(), ctx.object.is_some()) {
+            (true, true) => self.object_request(&mut ctx).await,
+            (true, false) => self.container_request(&mut ctx).await,
+            _ => self.account_request(&mut ctx).await,
+        }
+    }
+
+    /// tempauth's decision for the request's identity on another path.
+    pub(crate) fn authorize(
+        &self,
+        ctx: &Ctx,
+        account: &str,
+        container: Option<&str>,
+    ) -> std::result::Result<(), auth::tempauth::Denied> {
+        self.auth
+            .authorize(ctx.identity.as_ref(), &ctx.method, account, container)
+    }
+
+    fn base_url(&self, parts: &http::request::Parts) -> String {
+        let scheme = self
+            .config
+            .storage_url_scheme
+            .clone()
+            .or_else(|| parts.uri.scheme_str().map(str::to_string))
+            .unwrap_or_else(|| "http".into());
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        format!("{scheme}://{host}")
+    }
+
+    fn info(&self, method: &http::Method) -> Reply {
+        match method.as_str() {
+            "GET" | "HEAD" => Reply::typed(
+                200,
+                "application/json; charset=UTF-8",
+                info::document(&self.config).to_string(),
+            ),
+            "OPTIONS" => Reply::status(200).with("allow", "GET, HEAD, OPTIONS"),
+            _ => Reply::status(405).with("allow", "GET, HEAD, OPTIONS"),
+        }
+    }
+
+    /// Headers for a backend request: the client's, minus per-connection
+    /// and credential headers, plus the transaction id.
+    pub(crate) fn backend_headers(&self, ctx: &Ctx, with_body: bool) -> Headers {
+        let mut h: Headers = ctx
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                !response::is_hop_by_hop(n)
+                    && !matches!(
+                        *n,
+                        "host"
+                            | "x-auth-token"
+                            | "x-storage-token"
+                            | "expect"
+                            | "x-timestamp"
+                            | "authorization"
+                            | "cookie"
+                    )
+                    && (with_body || *n != "content-length")
+                    && !n.starts_with("x-backend-")
+            })
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        h.set("x-trans-id", ctx.trans_id.clone());
+        h.set("user-agent", "proxy-server");
+        h
+    }
+}
