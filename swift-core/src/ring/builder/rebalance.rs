@@ -1,0 +1,200 @@
+//! Rebalance: gather the replicas that must or should move, then place
+//! each on the device that best keeps replicas apart and balance even.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::tiers::{Tree, NONE};
+use super::{RebalanceOptions, RebalanceReport, RingBuilder};
+use crate::error::{Error, Result};
+
+/// Passes of gather-and-place; later passes only run while they move
+/// something.
+const PASSES: usize = 3;
+
+/// One replica slot to (re)place, with the device it came from.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    part: u32,
+    replica: u8,
+    from: u16,
+}
+
+impl RingBuilder {
+    /// Assigns partition replicas to devices.
+    ///
+    /// Replicas on removed devices always move. Other replicas move to fix
+    /// dispersion (two replicas in a tier that should hold one) or balance
+    /// (a device above its weighted share), but a partition moves at most
+    /// once per `min_part_hours` (and then only one replica per rebalance).
+    /// The result depends only on the builder state and `opts`.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when no device has weight.
+    pub fn rebalance(&mut self, opts: &RebalanceOptions) -> Result<RebalanceReport> {
+        if !self.devices().any(|d| d.weight > 0.0) {
+            return Err(Error::config("no devices with weight above 0"));
+        }
+        let parts = self.partition_count();
+        if self.table.len() != self.replicas || self.table.iter().any(|r| r.len() != parts) {
+            self.table = vec![vec![NONE; parts]; self.replicas];
+            self.last_move = vec![0; parts];
+        }
+        if self.last_move.len() != parts {
+            self.last_move = vec![0; parts];
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let assigned: Vec<i64> = self.parts_per_device().iter().map(|&c| c as i64).collect();
+        let mut tree = Tree::new(&self.devices, self.replicas, parts, &assigned);
+        let mut moved_now = vec![false; parts];
+        let mut moved = 0;
+
+        // Replicas on removed devices (and first placement) must move.
+        let mut slots = Vec::new();
+        for (r, row) in self.table.iter_mut().enumerate() {
+            for (p, dev) in row.iter_mut().enumerate() {
+                if *dev == NONE || !tree.has(*dev) {
+                    slots.push(Slot {
+                        part: p as u32,
+                        replica: r as u8,
+                        from: *dev,
+                    });
+                    moved_now[p] = true;
+                    *dev = NONE;
+                }
+            }
+        }
+        self.gather_dispersion(&mut tree, opts.now, &mut moved_now, &mut slots);
+        for pass in 0..PASSES {
+            if pass > 0 {
+                slots.clear();
+            }
+            self.gather_overweight(&mut tree, opts.now, &mut rng, &mut moved_now, &mut slots);
+            if slots.is_empty() {
+                break;
+            }
+            slots.shuffle(&mut rng);
+            let m = self.place(&mut tree, &slots, opts.now);
+            moved += m;
+            if m == 0 {
+                break;
+            }
+        }
+        Ok(RebalanceReport {
+            moved,
+            balance: self.balance(),
+        })
+    }
+
+    fn movable(&self, part: usize, now: u64, moved_now: &[bool]) -> bool {
+        let wait = u64::from(self.min_part_hours) * 3600;
+        if wait == 0 {
+            return true;
+        }
+        !moved_now[part] && now.saturating_sub(self.last_move[part]) >= wait
+    }
+
+    /// The devices of a partition's replicas, skipping unassigned slots.
+    fn placed(&self, part: usize, out: &mut Vec<u16>) {
+        out.clear();
+        out.extend(
+            self.table
+                .iter()
+                .filter_map(|row| row.get(part).copied())
+                .filter(|&d| d != NONE),
+        );
+    }
+
+    /// Takes one replica of each movable partition that breaks a tier cap.
+    fn gather_dispersion(
+        &mut self,
+        tree: &mut Tree,
+        now: u64,
+        moved_now: &mut [bool],
+        slots: &mut Vec<Slot>,
+    ) {
+        let mut placed = Vec::with_capacity(self.replicas);
+        for p in 0..self.partition_count() {
+            if !self.movable(p, now, moved_now) {
+                continue;
+            }
+            self.placed(p, &mut placed);
+            // Among violating replicas, take the one on the device that
+            // most exceeds its target.
+            let worst = (0..self.replicas)
+                .filter(|&r| {
+                    let d = self.table[r][p];
+                    d != NONE && tree.violates(d, &placed)
+                })
+                .min_by_key(|&r| tree.want[usize::from(self.table[r][p])]);
+            if let Some(r) = worst {
+                let from = self.table[r][p];
+                tree.adjust(from, 1);
+                self.table[r][p] = NONE;
+                moved_now[p] = true;
+                slots.push(Slot {
+                    part: p as u32,
+                    replica: r as u8,
+                    from,
+                });
+            }
+        }
+    }
+
+    /// Takes replicas off devices above their target, from movable
+    /// partitions in a seeded random order.
+    fn gather_overweight(
+        &mut self,
+        tree: &mut Tree,
+        now: u64,
+        rng: &mut ChaCha8Rng,
+        moved_now: &mut [bool],
+        slots: &mut Vec<Slot>,
+    ) {
+        if !tree.want.iter().any(|&w| w < 0) {
+            return;
+        }
+        let mut order: Vec<u32> = (0..self.partition_count() as u32).collect();
+        order.shuffle(rng);
+        for p in order {
+            let p = p as usize;
+            for r in 0..self.replicas {
+                let d = self.table[r][p];
+                if d == NONE || tree.want[usize::from(d)] >= 0 {
+                    continue;
+                }
+                if !self.movable(p, now, moved_now) {
+                    break;
+                }
+                tree.adjust(d, 1);
+                self.table[r][p] = NONE;
+                moved_now[p] = true;
+                slots.push(Slot {
+                    part: p as u32,
+                    replica: r as u8,
+                    from: d,
+                });
+            }
+        }
+    }
+
+    /// Places gathered slots; returns how many landed on a new device.
+    fn place(&mut self, tree: &mut Tree, slots: &[Slot], now: u64) -> usize {
+        let mut placed = Vec::with_capacity(self.replicas);
+        let mut moved = 0;
+        for s in slots {
+            let p = s.part as usize;
+            self.placed(p, &mut placed);
+            let Some(dev) = tree.choose(&placed) else {
+                continue;
+            };
+            tree.adjust(dev, -1);
+            self.table[usize::from(s.replica)][p] = dev;
+            if dev != s.from {
+                moved += 1;
+                self.last_move[p] = now;
+            }
+        }
+        moved
+    }
+}
