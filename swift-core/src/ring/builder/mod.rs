@@ -288,6 +288,15 @@ impl RingBuilder {
             .collect()
     }
 
+    /// Each device's slot count the rebalance aims for: its weighted share,
+    /// except that a device never gets two replicas of one partition when
+    /// enough devices have weight (the excess is spread over the others).
+    pub fn target_parts(&self) -> Vec<f64> {
+        let (shares, _) = tiers::shares(&self.devices, self.replicas);
+        let parts = self.partition_count() as f64;
+        shares.into_iter().map(|s| s * parts).collect()
+    }
+
     /// Per-device balance in percent (index = id; 0 for absent devices).
     pub fn device_balances(&self) -> Vec<f64> {
         let counts = self.parts_per_device();

@@ -9,16 +9,15 @@ use super::tiers::{Tree, NONE};
 use super::{RebalanceOptions, RebalanceReport, RingBuilder};
 use crate::error::{Error, Result};
 
-/// Passes of gather-and-place; later passes only run while they move
-/// something.
+/// Passes that shed replicas from overweight devices; later passes only
+/// run while the previous one moved something.
 const PASSES: usize = 3;
 
-/// One replica slot to (re)place, with the device it came from.
+/// One replica slot to (re)place.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     part: u32,
     replica: u8,
-    from: u16,
 }
 
 impl RingBuilder {
@@ -44,10 +43,10 @@ impl RingBuilder {
             self.last_move = vec![0; parts];
         }
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let old = self.table.clone();
         let assigned: Vec<i64> = self.parts_per_device().iter().map(|&c| c as i64).collect();
         let mut tree = Tree::new(&self.devices, self.replicas, parts, &assigned);
         let mut moved_now = vec![false; parts];
-        let mut moved = 0;
 
         // Replicas on removed devices (and first placement) must move.
         let mut slots = Vec::new();
@@ -57,7 +56,6 @@ impl RingBuilder {
                     slots.push(Slot {
                         part: p as u32,
                         replica: r as u8,
-                        from: *dev,
                     });
                     moved_now[p] = true;
                     *dev = NONE;
@@ -65,19 +63,21 @@ impl RingBuilder {
             }
         }
         self.gather_dispersion(&mut tree, opts.now, &mut moved_now, &mut slots);
-        for pass in 0..PASSES {
-            if pass > 0 {
-                slots.clear();
-            }
-            self.gather_overweight(&mut tree, opts.now, &mut rng, &mut moved_now, &mut slots);
-            if slots.is_empty() {
+        slots.shuffle(&mut rng);
+        self.place(&mut tree, &slots);
+        for _ in 0..PASSES {
+            if self.shed_overweight(&mut tree, opts.now, &old, &mut rng, &mut moved_now) == 0 {
                 break;
             }
-            slots.shuffle(&mut rng);
-            let m = self.place(&mut tree, &slots, opts.now);
-            moved += m;
-            if m == 0 {
-                break;
+        }
+
+        let mut moved = 0;
+        for (row, old_row) in self.table.iter().zip(&old) {
+            for (p, (new, was)) in row.iter().zip(old_row).enumerate() {
+                if new != was {
+                    moved += 1;
+                    self.last_move[p] = opts.now;
+                }
             }
         }
         Ok(RebalanceReport {
@@ -135,53 +135,63 @@ impl RingBuilder {
                 slots.push(Slot {
                     part: p as u32,
                     replica: r as u8,
-                    from,
                 });
             }
         }
     }
 
-    /// Takes replicas off devices above their target, from movable
-    /// partitions in a seeded random order.
-    fn gather_overweight(
+    /// Moves replicas off devices above their target, each straight to
+    /// the best device if that one is below its target, visiting
+    /// partitions in a seeded random order. A replica already moved in
+    /// this rebalance may move again (it is still one move); others only
+    /// when their partition may move. Returns the number of moves.
+    fn shed_overweight(
         &mut self,
         tree: &mut Tree,
         now: u64,
+        old: &[Vec<u16>],
         rng: &mut ChaCha8Rng,
         moved_now: &mut [bool],
-        slots: &mut Vec<Slot>,
-    ) {
+    ) -> usize {
         if !tree.want.iter().any(|&w| w < 0) {
-            return;
+            return 0;
         }
         let mut order: Vec<u32> = (0..self.partition_count() as u32).collect();
         order.shuffle(rng);
+        let mut placed = Vec::with_capacity(self.replicas);
+        let mut moves = 0;
         for p in order {
             let p = p as usize;
-            for r in 0..self.replicas {
+            for (r, old_row) in old.iter().enumerate() {
                 let d = self.table[r][p];
                 if d == NONE || tree.want[usize::from(d)] >= 0 {
                     continue;
                 }
-                if !self.movable(p, now, moved_now) {
-                    break;
+                let again = old_row.get(p) != Some(&d);
+                if !again && !self.movable(p, now, moved_now) {
+                    continue;
                 }
-                tree.adjust(d, 1);
                 self.table[r][p] = NONE;
-                moved_now[p] = true;
-                slots.push(Slot {
-                    part: p as u32,
-                    replica: r as u8,
-                    from: d,
-                });
+                tree.adjust(d, 1);
+                self.placed(p, &mut placed);
+                let to = tree
+                    .choose_wanting(&placed)
+                    .filter(|&c| c != d)
+                    .unwrap_or(d);
+                tree.adjust(to, -1);
+                self.table[r][p] = to;
+                if to != d {
+                    moved_now[p] = true;
+                    moves += 1;
+                }
             }
         }
+        moves
     }
 
-    /// Places gathered slots; returns how many landed on a new device.
-    fn place(&mut self, tree: &mut Tree, slots: &[Slot], now: u64) -> usize {
+    /// Places gathered slots on the best device for each.
+    fn place(&mut self, tree: &mut Tree, slots: &[Slot]) {
         let mut placed = Vec::with_capacity(self.replicas);
-        let mut moved = 0;
         for s in slots {
             let p = s.part as usize;
             self.placed(p, &mut placed);
@@ -190,11 +200,6 @@ impl RingBuilder {
             };
             tree.adjust(dev, -1);
             self.table[usize::from(s.replica)][p] = dev;
-            if dev != s.from {
-                moved += 1;
-                self.last_move[p] = now;
-            }
         }
-        moved
     }
 }

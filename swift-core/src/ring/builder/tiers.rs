@@ -6,6 +6,7 @@
 //! Each tier (region, zone, host, device) gets a cap: the most replicas of
 //! one partition it should hold, `ceil` of its share of the replicas.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::ring::Device;
@@ -23,6 +24,10 @@ pub(super) struct Node {
     pub(super) children: Vec<u32>,
     /// Most replicas of one partition this node should hold.
     pub(super) cap: u16,
+    /// Fewest replicas of one partition this node should hold.
+    pub(super) min: u16,
+    /// Sum of the targets of the devices below.
+    pub(super) target: i64,
     /// Sum of the remaining want of the devices below.
     pub(super) want: i64,
 }
@@ -32,11 +37,17 @@ pub(super) struct Node {
 pub(super) struct Tree {
     /// `levels[0]` regions, `levels[1]` zones, `levels[2]` hosts.
     pub(super) levels: [Vec<Node>; LEVELS],
+    /// Indices of all regions.
+    roots: Vec<u32>,
     /// For each device id: its region, zone and host node (absent devices:
     /// `u32::MAX`).
     pub(super) dev_tier: Vec<[u32; LEVELS]>,
     /// Most replicas of one partition a device should hold.
     pub(super) dev_cap: Vec<u16>,
+    /// Fewest replicas of one partition a device should hold.
+    pub(super) dev_min: Vec<u16>,
+    /// Slots each device should hold.
+    pub(super) target: Vec<i64>,
     /// Remaining want: `target - assigned`.
     pub(super) want: Vec<i64>,
 }
@@ -102,6 +113,10 @@ fn cap_of(share: f64, replicas: usize) -> u16 {
     c.min(replicas) as u16
 }
 
+fn min_of(share: f64) -> u16 {
+    (share + 1e-9).floor().max(0.0) as u16
+}
+
 impl Tree {
     /// Builds the tree, targets and wants from the devices and the number
     /// of slots each currently holds.
@@ -165,7 +180,9 @@ impl Tree {
             let w: i64 = ids.iter().map(|&i| target[i] - assigned[i]).sum();
             Node {
                 children,
+                target: ids.iter().map(|&i| target[i]).sum(),
                 cap: cap_of(s, replicas),
+                min: min_of(s),
                 want: w,
             }
         };
@@ -210,11 +227,15 @@ impl Tree {
                 }
             })
             .collect();
+        let dev_min = share.iter().map(|&s| min_of(s)).collect();
         let want = (0..n).map(|i| target[i] - assigned[i]).collect();
         Tree {
+            roots: (0..levels[0].len() as u32).collect(),
             levels,
             dev_tier,
             dev_cap,
+            dev_min,
+            target,
             want,
         }
     }
@@ -274,37 +295,123 @@ impl Tree {
 
     /// The best device for one more replica of a partition whose other
     /// replicas sit on `placed`: walk down region, zone, host, device,
-    /// preferring at each level a node under its cap, that still wants
-    /// slots, that holds the fewest replicas of the partition, then the one
-    /// that wants the most.
+    /// picking at each level the best [`Candidate`].
     pub(super) fn choose(&self, placed: &[u16]) -> Option<u16> {
-        let top: Vec<u32> = (0..self.levels[0].len() as u32).collect();
-        let mut candidates: &[u32] = &top;
+        let mut candidates: &[u32] = &self.roots;
         for level in 0..LEVELS {
-            let best = candidates.iter().copied().min_by_key(|&idx| {
-                let node = &self.levels[level][idx as usize];
-                let count = placed
-                    .iter()
-                    .filter(|&&p| self.tier_of(p, level) == Some(idx))
-                    .count();
-                key(count, node.cap, node.want, idx)
-            })?;
-            candidates = &self.levels[level][best as usize].children;
+            let best = candidates
+                .iter()
+                .map(|&idx| self.candidate(level, idx, placed))
+                .min_by(Candidate::cmp)?;
+            candidates = &self.levels[level][best.idx as usize].children;
         }
         candidates
             .iter()
-            .copied()
-            .min_by_key(|&dev| {
-                let count = placed.iter().filter(|&&p| u32::from(p) == dev).count();
-                let d = dev as usize;
-                key(count, self.dev_cap[d], self.want[d], dev)
-            })
-            .map(|d| d as u16)
+            .map(|&dev| self.candidate(LEVELS, dev, placed))
+            .min_by(Candidate::cmp)
+            .map(|c| c.idx as u16)
     }
 }
 
-fn key(count: usize, cap: u16, want: i64, idx: u32) -> (bool, bool, usize, i64, u32) {
-    (count >= usize::from(cap), want <= 0, count, -want, idx)
+impl Tree {
+    fn candidate(&self, level: usize, idx: u32, placed: &[u16]) -> Candidate {
+        let (cap, min, want, target) = if level < LEVELS {
+            let n = &self.levels[level][idx as usize];
+            (n.cap, n.min, n.want, n.target)
+        } else {
+            let d = idx as usize;
+            (
+                self.dev_cap[d],
+                self.dev_min[d],
+                self.want[d],
+                self.target[d],
+            )
+        };
+        let count = if level < LEVELS {
+            placed
+                .iter()
+                .filter(|&&p| self.tier_of(p, level) == Some(idx))
+                .count()
+        } else {
+            placed.iter().filter(|&&p| u32::from(p) == idx).count()
+        };
+        Candidate {
+            count,
+            cap,
+            min,
+            want,
+            target,
+            idx,
+        }
+    }
+
+    /// Like [`Tree::choose`], but only a device below its target whose
+    /// every tier is under its cap for the partition; searches all such
+    /// devices, best first.
+    pub(super) fn choose_wanting(&self, placed: &[u16]) -> Option<u16> {
+        self.search(0, &self.roots, placed)
+    }
+
+    fn search(&self, level: usize, nodes: &[u32], placed: &[u16]) -> Option<u16> {
+        let mut cands: Vec<Candidate> = nodes
+            .iter()
+            .map(|&i| self.candidate(level, i, placed))
+            .filter(|c| c.count < usize::from(c.cap) && (level < LEVELS || c.want > 0))
+            .collect();
+        cands.sort_by(Candidate::cmp);
+        if level == LEVELS {
+            return cands.first().map(|c| c.idx as u16);
+        }
+        cands.iter().find_map(|c| {
+            let children = &self.levels[level][c.idx as usize].children;
+            self.search(level + 1, children, placed)
+        })
+    }
+}
+
+/// A node considered for one more replica of a partition.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    /// Replicas of the partition already in the node.
+    count: usize,
+    cap: u16,
+    min: u16,
+    want: i64,
+    target: i64,
+    idx: u32,
+}
+
+impl Candidate {
+    /// Better first: under its cap; below its minimum (a node whose share
+    /// is a whole replica of every partition must get one); still wanting;
+    /// the largest fraction of its target still wanted (so tiers fill at
+    /// the same pace and late partitions still find room where their caps
+    /// allow); least used by the partition; most wanting; lowest index.
+    fn cmp(a: &Self, b: &Self) -> Ordering {
+        let flags = |c: &Self| {
+            (
+                c.count >= usize::from(c.cap),
+                c.count >= usize::from(c.min),
+                c.want <= 0,
+            )
+        };
+        flags(a)
+            .cmp(&flags(b))
+            .then_with(|| {
+                if a.want > 0 && b.want > 0 {
+                    // a.want / a.target > b.want / b.target, without floats.
+                    // Both factors are at most parts * replicas < 2^28.
+                    let l = a.want * b.target;
+                    let r = b.want * a.target;
+                    r.cmp(&l)
+                } else {
+                    Ordering::Equal
+                }
+            })
+            .then(a.count.cmp(&b.count))
+            .then(b.want.cmp(&a.want))
+            .then(a.idx.cmp(&b.idx))
+    }
 }
 
 #[cfg(test)]
