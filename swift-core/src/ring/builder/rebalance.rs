@@ -203,3 +203,59 @@ impl RingBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ring::{DeviceSpec, RebalanceOptions, RingBuilder};
+
+    fn builder(devices: u8, replicas: usize) -> RingBuilder {
+        let mut b = RingBuilder::create(5, replicas, 1).unwrap();
+        for z in 0..devices {
+            b.add(DeviceSpec::new(
+                1,
+                z,
+                "10.0.0.1",
+                6200 + u16::from(z),
+                "sda",
+                1.0,
+            ))
+            .unwrap();
+        }
+        b
+    }
+
+    #[test]
+    fn fewer_devices_than_replicas_still_fills_every_slot() {
+        let mut b = builder(2, 3);
+        b.rebalance(&RebalanceOptions::at(10, 0)).unwrap();
+        let ring = b.build();
+        assert!(ring.replica2part2dev.iter().flatten().all(|&d| d < 2));
+        assert_eq!(ring.primary_nodes(3).len(), 2);
+    }
+
+    #[test]
+    fn zero_weight_drains_and_removal_is_immediate() {
+        const T: u64 = 1_000_000;
+        let mut b = builder(5, 3);
+        b.rebalance(&RebalanceOptions::at(T, 0)).unwrap();
+        b.set_weight(4, 0.0).unwrap();
+        // Within min_part_hours nothing moves but removals.
+        assert_eq!(
+            b.rebalance(&RebalanceOptions::at(T + 10, 0)).unwrap().moved,
+            0
+        );
+        b.pretend_min_part_hours_passed();
+        b.rebalance(&RebalanceOptions::at(T + 20, 0)).unwrap();
+        assert_eq!(b.parts_per_device()[4], 0);
+        let held = b.parts_per_device()[3];
+        assert_eq!(held, 24);
+        b.remove(3).unwrap();
+        let moved = b.rebalance(&RebalanceOptions::at(T + 30, 0)).unwrap().moved;
+        assert_eq!(moved, held);
+        assert_eq!(b.parts_per_device()[3], 0);
+        let err = RingBuilder::create(4, 3, 0)
+            .unwrap()
+            .rebalance(&RebalanceOptions::at(0, 0));
+        assert!(err.is_err());
+    }
+}
