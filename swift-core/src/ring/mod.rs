@@ -5,6 +5,15 @@
 //! The builder (rebalance, `min_part_hours`) lives in `builder`, the on-disk
 //! format in `file`.
 
+mod builder;
+mod file;
+
+pub use builder::{
+    DeviceSpec, RebalanceOptions, RebalanceReport, RingBuilder, MAX_BALANCE, MAX_PART_POWER,
+    MAX_REPLICAS,
+};
+pub use file::{RING_FORMAT_VERSION, RING_MAGIC};
+
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
