@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod db;
 pub mod error;
 pub mod hash;
 pub mod headers;
