@@ -63,6 +63,31 @@ pub(crate) struct RangeQuery {
     pub(crate) limit: usize,
 }
 
+impl RangeQuery {
+    /// Appends the bounds, order and limit to `sql` (which ends in a
+    /// `WHERE` clause) and their values to `args`.
+    pub(crate) fn append_sql(&self, sql: &mut String, args: &mut Vec<rusqlite::types::Value>) {
+        if let Some((lower, inclusive)) = &self.lower {
+            sql.push_str(if *inclusive {
+                " AND name >= ?"
+            } else {
+                " AND name > ?"
+            });
+            args.push(lower.clone().into());
+        }
+        if let Some(upper) = &self.upper {
+            sql.push_str(" AND name < ?");
+            args.push(upper.clone().into());
+        }
+        sql.push_str(if self.reverse {
+            " ORDER BY name DESC LIMIT ?"
+        } else {
+            " ORDER BY name LIMIT ?"
+        });
+        args.push(i64::try_from(self.limit).unwrap_or(i64::MAX).into());
+    }
+}
+
 /// The smallest string greater than every string starting with `s`, or
 /// `None` if there is none (last char is `char::MAX`).
 pub(crate) fn prefix_upper(s: &str) -> Option<String> {

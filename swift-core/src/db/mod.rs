@@ -21,7 +21,9 @@ use crate::node::NodeConfig;
 use crate::timestamp::Timestamp;
 
 pub mod account;
+mod account_sql;
 pub mod container;
+mod container_sql;
 pub mod format;
 pub mod listing;
 pub(crate) mod request;

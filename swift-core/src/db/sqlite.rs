@@ -41,6 +41,16 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
     }
 }
 
+/// A count for SQLite's signed integers (saturating).
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A count read from SQLite (negative reads as zero).
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
 /// Runs blocking work on tokio's blocking pool.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
 where

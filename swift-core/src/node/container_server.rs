@@ -340,64 +340,6 @@ impl ContainerServer {
         r
     }
 
-    /// Tells the account servers named in the request about the container,
-    /// as Swift's `account_update` does. Returns the response to send
-    /// instead of success (400 for mismatched headers, 404 when an account
-    /// server does not know the account).
-    async fn account_update(
-        &self,
-        req: &Req,
-        broker: &ContainerBroker,
-        account: &str,
-        container: &str,
-    ) -> Option<NodeResponse> {
-        let hosts: Vec<&str> = split_list(req.headers.get("x-account-host"));
-        let devices: Vec<&str> = split_list(req.headers.get("x-account-device"));
-        if hosts.len() != devices.len() {
-            return Some(text(400, "mismatched x-account-host and x-account-device"));
-        }
-        let partition = req
-            .headers
-            .get("x-account-partition")
-            .and_then(|p| p.trim().parse::<u32>().ok())?;
-        let info = match broker.info().await {
-            Ok(i) => i,
-            Err(e) => return Some(error_response(&e)),
-        };
-        let sends = hosts.iter().zip(&devices).map(|(host, device)| {
-            let mut r = updater::account_request(&info, device, partition, account, container);
-            if let Some(t) = req.headers.get("x-trans-id") {
-                r.headers.set("X-Trans-Id", t);
-            }
-            if req
-                .headers
-                .get("x-account-override-deleted")
-                .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-            {
-                r.headers.set("X-Account-Override-Deleted", "yes");
-            }
-            self.client.send(host, r)
-        });
-        let results = futures::future::join_all(sends).await;
-        let mut got_404 = false;
-        for res in results {
-            match res {
-                Ok(resp) if resp.status == 404 => got_404 = true,
-                Ok(resp) if !resp.is_success() => {
-                    tracing::warn!(
-                        status = resp.status,
-                        account,
-                        container,
-                        "account update failed"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, account, container, "account update failed"),
-            }
-        }
-        got_404.then(|| NodeResponse::status(404))
-    }
-
     /// The node's settings.
     pub fn config(&self) -> &NodeConfig {
         &self.config
@@ -410,16 +352,6 @@ impl ContainerServer {
     pub(crate) fn client(&self) -> &Arc<dyn NodeClient> {
         &self.client
     }
-}
-
-fn split_list(v: Option<&str>) -> Vec<&str> {
-    v.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .collect()
-    })
-    .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The container updater: pushes container stats to the account servers
-//! until a quorum of them acknowledged the current values.
+//! Account updates: the direct one after a container PUT or DELETE, and
+//! the container updater, which pushes container stats to the account
+//! servers until a quorum of them acknowledged the current values.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -9,10 +10,11 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use super::ContainerServer;
+use crate::db::request::{error_response, text, Req};
 use crate::db::sqlite::blocking;
 use crate::db::{ContainerBroker, ContainerInfo, DbKind};
 use crate::error::{Error, Result};
-use crate::node::{NodeMethod, NodeRequest};
+use crate::node::{NodeMethod, NodeRequest, NodeResponse};
 use crate::ring::RingKind;
 
 /// Containers reported at once.
@@ -73,6 +75,64 @@ fn walk_dbs(devices: &Path) -> Vec<PathBuf> {
 }
 
 impl ContainerServer {
+    /// Tells the account servers named in the request about the container,
+    /// as Swift's `account_update` does. Returns the response to send
+    /// instead of success (400 for mismatched headers, 404 when an account
+    /// server does not know the account).
+    pub(super) async fn account_update(
+        &self,
+        req: &Req,
+        broker: &ContainerBroker,
+        account: &str,
+        container: &str,
+    ) -> Option<NodeResponse> {
+        let hosts: Vec<&str> = split_list(req.headers.get("x-account-host"));
+        let devices: Vec<&str> = split_list(req.headers.get("x-account-device"));
+        if hosts.len() != devices.len() {
+            return Some(text(400, "mismatched x-account-host and x-account-device"));
+        }
+        let partition = req
+            .headers
+            .get("x-account-partition")
+            .and_then(|p| p.trim().parse::<u32>().ok())?;
+        let info = match broker.info().await {
+            Ok(i) => i,
+            Err(e) => return Some(error_response(&e)),
+        };
+        let sends = hosts.iter().zip(&devices).map(|(host, device)| {
+            let mut r = account_request(&info, device, partition, account, container);
+            if let Some(t) = req.headers.get("x-trans-id") {
+                r.headers.set("X-Trans-Id", t);
+            }
+            if req
+                .headers
+                .get("x-account-override-deleted")
+                .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
+            {
+                r.headers.set("X-Account-Override-Deleted", "yes");
+            }
+            self.client.send(host, r)
+        });
+        let results = futures::future::join_all(sends).await;
+        let mut got_404 = false;
+        for res in results {
+            match res {
+                Ok(resp) if resp.status == 404 => got_404 = true,
+                Ok(resp) if !resp.is_success() => {
+                    tracing::warn!(
+                        status = resp.status,
+                        account,
+                        container,
+                        "account update failed"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, account, container, "account update failed"),
+            }
+        }
+        got_404.then(|| NodeResponse::status(404))
+    }
+
     /// Pushes the stats of every container whose stats changed since the
     /// account last acknowledged them; returns how many were reported.
     /// The first call walks all databases of the node, later calls only
@@ -184,4 +244,14 @@ impl ContainerServer {
             }
         })
     }
+}
+
+fn split_list(v: Option<&str>) -> Vec<&str> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
 }
