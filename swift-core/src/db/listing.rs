@@ -106,6 +106,9 @@ fn next_char(c: char) -> Option<char> {
     }
 }
 
+/// First batch size of a delimiter listing.
+const MIN_BATCH: usize = 16;
+
 /// Runs the listing walk; `fetch` answers one range query with up to
 /// `limit` `(name, row)` pairs of live rows in name order.
 pub(crate) fn walk<T, F>(params: &ListingParams, mut fetch: F) -> Result<Vec<ListingEntry<T>>>
@@ -136,6 +139,7 @@ where
     };
     let orig_marker = marker.clone();
     let mut force_gte = false;
+    let mut batch = MIN_BATCH;
     let mut results = Vec::new();
     while results.len() < params.limit {
         let upper = match &end_prefix {
@@ -153,12 +157,19 @@ where
         } else {
             None
         };
+        // With a delimiter one row may end the query (a subdir jump), so
+        // ask for small batches that grow while no jump happens.
         let want = params.limit - results.len();
+        let ask = if delimiter.is_empty() {
+            want
+        } else {
+            want.min(batch)
+        };
         let rows = fetch(&RangeQuery {
             lower,
             upper,
             reverse,
-            limit: want,
+            limit: ask,
         })?;
         if delimiter.is_empty() {
             results.extend(rows.into_iter().map(|(_, r)| ListingEntry::Item(r)));
@@ -207,9 +218,14 @@ where
             }
             results.push(ListingEntry::Item(row));
         }
-        if got == 0 || (!jumped && got < want) {
+        if got == 0 || (!jumped && got < ask) {
             break;
         }
+        batch = if jumped {
+            MIN_BATCH
+        } else {
+            batch.saturating_mul(2)
+        };
     }
     Ok(results)
 }
@@ -291,6 +307,32 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(run(NAMES, &p), ["a", "D:a/", "b"]);
+    }
+
+    #[test]
+    fn delimiter_batches_continue() {
+        let mut names: Vec<String> = (0..100).map(|i| format!("n{i:03}")).collect();
+        names.push("z/1".into());
+        names.push("z/2".into());
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let p = ListingParams {
+            delimiter: Some("/".into()),
+            ..Default::default()
+        };
+        let out = run(&refs, &p);
+        assert_eq!(out.len(), 101);
+        assert_eq!(out[99], "n099");
+        assert_eq!(out[100], "D:z/");
+        let p = ListingParams {
+            delimiter: Some("/".into()),
+            limit: 50,
+            reverse: true,
+            ..Default::default()
+        };
+        let out = run(&refs, &p);
+        assert_eq!(out.len(), 50);
+        assert_eq!(out[0], "D:z/");
+        assert_eq!(out[49], "n051");
     }
 
     #[test]
