@@ -377,11 +377,21 @@ impl StorageNode {
         }
         match (parts.container, parts.object) {
             (Some(c), Some(o)) if !c.is_empty() && !o.is_empty() => self.object.handle(req).await,
+            // Container servers report container rows to the account server
+            // with `X-Put-Timestamp`, which a container PUT never carries.
+            (Some(c), None) if !c.is_empty() && is_account_update(&req) => {
+                self.account.handle(req).await
+            }
             (Some(c), None) if !c.is_empty() => self.container.handle(req).await,
             (None, None) => self.account.handle(req).await,
             _ => NodeResponse::with_body(400, "invalid path"),
         }
     }
+}
+
+/// Whether a depth-2 request is a container row for the account server.
+fn is_account_update(req: &NodeRequest) -> bool {
+    req.method == NodeMethod::Put && req.headers.contains("x-put-timestamp")
 }
 
 /// A [`NodeClient`] that calls [`StorageNode`]s in this process: for
