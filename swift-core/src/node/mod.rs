@@ -375,13 +375,17 @@ impl StorageNode {
         if parts.account.is_empty() {
             return NodeResponse::with_body(400, "missing account");
         }
+        // Row updates between servers (object row to a container, container
+        // row to an account) name their target server, since one port serves
+        // all three.
+        match req.headers.get(SERVER_TYPE_HEADER) {
+            Some("container") => return self.container.handle(req).await,
+            Some("account") => return self.account.handle(req).await,
+            Some("object") | None => {}
+            Some(_) => return NodeResponse::with_body(400, "unknown server type"),
+        }
         match (parts.container, parts.object) {
             (Some(c), Some(o)) if !c.is_empty() && !o.is_empty() => self.object.handle(req).await,
-            // Container servers report container rows to the account server
-            // with `X-Put-Timestamp`, which a container PUT never carries.
-            (Some(c), None) if !c.is_empty() && is_account_update(&req) => {
-                self.account.handle(req).await
-            }
             (Some(c), None) if !c.is_empty() => self.container.handle(req).await,
             (None, None) => self.account.handle(req).await,
             _ => NodeResponse::with_body(400, "invalid path"),
@@ -389,10 +393,10 @@ impl StorageNode {
     }
 }
 
-/// Whether a depth-2 request is a container row for the account server.
-fn is_account_update(req: &NodeRequest) -> bool {
-    req.method == NodeMethod::Put && req.headers.contains("x-put-timestamp")
-}
+/// The header that names the server a request is for (`object`,
+/// `container` or `account`), when the path depth alone does not: an object
+/// row sent to a container server has an object's path.
+pub const SERVER_TYPE_HEADER: &str = "x-backend-server-type";
 
 /// A [`NodeClient`] that calls [`StorageNode`]s in this process: for
 /// embedding and tests. Hosts not registered (or marked down) answer

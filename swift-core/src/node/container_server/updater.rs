@@ -41,6 +41,7 @@ pub(super) fn account_request(
     r.headers
         .set("X-Object-Count", info.object_count.to_string());
     r.headers.set("X-Bytes-Used", info.bytes_used.to_string());
+    r.headers.set(crate::node::SERVER_TYPE_HEADER, "account");
     r.headers.set(
         "X-Backend-Storage-Policy-Index",
         info.storage_policy_index.to_string(),

@@ -93,6 +93,8 @@ impl ObjectServer {
         let path = format!("{}/{}/{}", p.account, p.container, p.obj);
         let mut req = NodeRequest::new(method, device, part, path);
         req.headers = p.headers.iter().cloned().collect();
+        req.headers
+            .set(crate::node::SERVER_TYPE_HEADER, "container");
         match self.client.send(host, req).await {
             Ok(resp) if resp.is_success() => true,
             Ok(resp) => {
