@@ -67,12 +67,12 @@ async fn trace_request(req: Request<Body>, next: Next) -> Response {
         }
     }
     let status = resp.status().as_u16();
-    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed_ms = format!("{:.3}", start.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| {
         if status >= 500 {
-            tracing::warn!(status, elapsed_ms, "request done");
+            tracing::warn!(status, %elapsed_ms, "request done");
         } else {
-            tracing::info!(status, elapsed_ms, "request done");
+            tracing::info!(status, %elapsed_ms, "request done");
         }
     });
     resp
