@@ -1,6 +1,7 @@
 """Bad input gets Swift's exact 4xx, never a 5xx."""
 
 import hashlib
+import uuid
 from urllib.parse import quote, urlparse
 
 import pytest
@@ -67,11 +68,12 @@ def test_oversize_metadata_is_400(ctx):
 
 def test_wrong_etag_is_422(ctx):
     body = b"hello etag"
+    name = f"/bad/etag-{uuid.uuid4().hex}"
     wrong = hashlib.md5(b"something else").hexdigest()
-    assert call(ctx, "PUT", "/bad/etag", {"ETag": wrong}, body)[0] == 422
-    assert call(ctx, "GET", "/bad/etag")[0] == 404  # nothing stored
+    assert call(ctx, "PUT", name, {"ETag": wrong}, body)[0] == 422
+    assert call(ctx, "GET", name)[0] == 404  # nothing stored
     right = hashlib.md5(body).hexdigest()
-    status, hdrs, _ = call(ctx, "PUT", "/bad/etag", {"ETag": right}, body)
+    status, hdrs, _ = call(ctx, "PUT", name, {"ETag": right}, body)
     assert status == 201 and hdrs["etag"].strip('"') == right
 
 

@@ -96,7 +96,7 @@ def test_delete_objects_and_container(swift, tmp_path):
     assert swift("list", "cli-del").stdout.split() == ["b"]
     r = swift("download", "cli-del", "a", "-o", str(tmp_path / "gone"), check=False)
     assert r.returncode != 0
-    assert "404" in r.stderr or "Not Found" in r.stderr, r.stderr
+    assert "not found" in r.stderr.lower(), r.stderr
     swift("delete", "cli-del")  # the rest, then the container
     r = swift("stat", "cli-del", check=False)
     assert r.returncode != 0

@@ -138,6 +138,15 @@ mod tests {
     }
 
     #[test]
+    fn deploy_example_is_valid() {
+        let text = include_str!("../../../deploy/ferrostack-up.toml");
+        let cfg: UpConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.swift.storage_binds.len(), 3);
+        assert!(cfg.swift.proxy.is_some());
+    }
+
+    #[test]
     fn bad_configs_are_refused() {
         assert!(toml::from_str::<UpConfig>("[swift]\nbogus = 1\n").is_err());
         let cfg: UpConfig = toml::from_str("[swift]\nstorage_binds = [\"127.0.0.1:1\"]\n").unwrap();
