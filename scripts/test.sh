@@ -62,11 +62,12 @@ if [ "${SKIP_PYTHON:-0}" != 1 ]; then
     export FERROSTACK_BIN_DIR="$CARGO_TARGET_DIR/debug"
     set +e
     # shellcheck disable=SC2086
-    "$VENV/bin/python" -m pytest "$ROOT/tests/integration" -ra -p no:cacheprovider \
+    timeout --signal=TERM "${PYTEST_TIMEOUT:-1800}" \
+        "$VENV/bin/python" -m pytest "$ROOT/tests/integration" -ra -p no:cacheprovider \
         --junitxml="$LOG_DIR/pytest.xml" ${PYTEST_ARGS:-} 2>&1 | tee "$LOG_DIR/pytest.log"
     rc=${PIPESTATUS[0]}
     set -e
-    PYTEST_SUMMARY="$(grep -E '(passed|failed|error)' "$LOG_DIR/pytest.log" | tail -n1 || true)"
+    PYTEST_SUMMARY="$(grep -E '^=+ .*[0-9]+ (passed|failed|errors?|skipped).* in [0-9.]+s' "$LOG_DIR/pytest.log" | tail -n1 || true)"
     if [ "$rc" = 5 ]; then
         die "pytest collected no tests"
     elif [ "$rc" != 0 ]; then

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Cluster, ExternalCluster, swift_cli  # noqa: E402
 
 _CLUSTERS = []
+
+
+def _terminate(signum, frame):
+    # Unwind like Ctrl-C so the fixtures stop every server process.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _terminate)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from swiftclient.exceptions import ClientException
 
 @pytest.fixture
 def conn(cluster):
-    c = client.Connection(authurl=cluster.auth_url, user="test:tester", key="testing", retries=0)
+    c = client.Connection(authurl=cluster.auth_url, user="test:tester", key="testing", retries=0, timeout=120)
     yield c
     c.close()
 
