@@ -154,4 +154,30 @@ mod tests {
             assert_eq!(status, 400, "{uri}");
         }
     }
+
+    #[tokio::test]
+    async fn head_keeps_the_nodes_content_length_over_a_socket() {
+        use crate::runtime::{bind, RunningServer};
+        use tokio_util::sync::CancellationToken;
+
+        let router = node_router(|_req: NodeRequest| async move {
+            let mut resp = NodeResponse::status(200);
+            resp.headers.set("Content-Length", "12345");
+            resp.headers.set("X-Object-Meta-A", "b");
+            resp
+        });
+        let token = CancellationToken::new();
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let server = RunningServer::spawn("t", listener, router, token.clone()).unwrap();
+        let url = format!("http://{}/d1/0/a/c/o", server.local_addr());
+        let resp = reqwest::Client::new().head(&url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers().get("content-length").unwrap(), "12345");
+        assert_eq!(resp.headers().get("x-object-meta-a").unwrap(), "b");
+        token.cancel();
+        server
+            .wait(std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
 }
