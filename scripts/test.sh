@@ -32,8 +32,14 @@ phase "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 phase "dependency boundary (swift-core has no server stack)"
-if cargo tree -p swift-core -e normal | grep -E ' (axum|tower-http|clap|tracing-subscriber) '; then
-    die "swift-core depends on a server-stack crate (see above)"
+# Direct dependencies: no server framework, CLI parser, log subscriber or
+# config-file loader. The whole tree: none of axum, clap, tracing-subscriber
+# (tower-http may appear only under reqwest, the optional HTTP client).
+if cargo tree -p swift-core -e normal --depth 1 | grep -E ' (axum|tower-http|clap|tracing-subscriber|toml) '; then
+    die "swift-core depends directly on a server-stack crate (see above)"
+fi
+if cargo tree -p swift-core -e normal | grep -E ' (axum|clap|tracing-subscriber) '; then
+    die "swift-core pulls in a server-stack crate (see above)"
 fi
 log "ok"
 
