@@ -1,1 +1,48 @@
-fn main() {}
+//! `swift-proxy --config FILE`: the Swift proxy server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use swift_server::config::ProxyServerConfig;
+use swift_server::proxy_router;
+use swift_server::runtime::{bind, init_tracing, shutdown_signal, RunningServer};
+use swift_server::services::{build_proxy, http_client};
+use tokio_util::sync::CancellationToken;
+
+/// The Swift proxy server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The proxy's TOML configuration.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let args = Args::parse();
+    let cfg = ProxyServerConfig::load(&args.config)?;
+    let rings = cfg.rings.load(cfg.swift_dir.as_deref())?;
+    let client = http_client(cfg.connect_timeout(), cfg.node_timeout())?;
+    let proxy = build_proxy(cfg.proxy_config(), rings, client)?;
+
+    let shutdown = CancellationToken::new();
+    let listener = bind(cfg.bind).await?;
+    let server = RunningServer::spawn(
+        "swift-proxy",
+        listener,
+        proxy_router(proxy),
+        shutdown.clone(),
+    )?;
+    tracing::info!(
+        addr = %server.local_addr(),
+        auth = %format!("http://{}/auth/v1.0", server.local_addr()),
+        "swift-proxy ready"
+    );
+
+    shutdown_signal().await;
+    shutdown.cancel();
+    server.wait(Duration::from_secs(30)).await
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The whole test suite of ferrostack. Idempotent; installs what it needs.
+#
+#   scripts/test.sh            everything (what CI runs)
+#   SKIP_PYTHON=1 scripts/test.sh      only the Rust checks
+#   PYTEST_ARGS="-k bad_input" scripts/test.sh   pass options to pytest
+#
+# Environment:
+#   FERROSTACK_CACHE   cache dir (default ~/.cache/ferrostack): venv, target dir
+#   CARGO_TARGET_DIR   cargo's target dir (default $FERROSTACK_CACHE/target)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+export FERROSTACK_CACHE="${FERROSTACK_CACHE:-$HOME/.cache/ferrostack}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERROSTACK_CACHE/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+LOG_DIR="$FERROSTACK_CACHE/logs"
+mkdir -p "$FERROSTACK_CACHE" "$LOG_DIR"
+log "target dir: $CARGO_TARGET_DIR; logs: $LOG_DIR"
+
+phase "tools"
+ensure_tools
+
+phase "cargo fmt --check"
+cargo fmt --all --check
+
+phase "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+phase "dependency boundary (swift-core has no server stack)"
+# No server framework, CLI parser, log subscriber or config-file loader
+# anywhere in a core's tree (reqwest is pinned below the releases that pull
+# in tower-http).
+if cargo tree -p swift-core -e normal | grep -E ' (axum|tower-http|clap|tracing-subscriber|toml) '; then
+    die "swift-core pulls in a server-stack crate (see above)"
+fi
+log "ok"
+
+phase "cargo build (debug binaries)"
+cargo build --workspace --bins
+
+phase "unit, property and handler tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"
+    NEXTEST_SUMMARY="$(grep -E '^ +Summary' "$LOG_DIR/nextest.log" | tail -n1 || true)"
+else
+    log "cargo-nextest missing: using cargo test"
+    cargo test --workspace 2>&1 | tee "$LOG_DIR/nextest.log"
+    NEXTEST_SUMMARY="$(grep -E '^test result:' "$LOG_DIR/nextest.log" | tail -n1 || true)"
+fi
+
+phase "cargo bench --no-run"
+cargo bench --workspace --no-run
+
+PYTEST_SUMMARY="(skipped)"
+if [ "${SKIP_PYTHON:-0}" != 1 ]; then
+    phase "python venv (python-swiftclient, pytest)"
+    VENV="$(ensure_venv "$FERROSTACK_CACHE/venv" "$ROOT/tests/integration/requirements.txt")"
+
+    phase "integration tests (real swift CLI and swiftclient against our servers)"
+    export FERROSTACK_BIN_DIR="$CARGO_TARGET_DIR/debug"
+    set +e
+    # shellcheck disable=SC2086
+    timeout --signal=TERM "${PYTEST_TIMEOUT:-1800}" \
+        "$VENV/bin/python" -m pytest "$ROOT/tests/integration" -ra -p no:cacheprovider \
+        --junitxml="$LOG_DIR/pytest.xml" ${PYTEST_ARGS:-} 2>&1 | tee "$LOG_DIR/pytest.log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    PYTEST_SUMMARY="$(grep -E '^=+ .*[0-9]+ (passed|failed|errors?|skipped).* in [0-9.]+s' "$LOG_DIR/pytest.log" | tail -n1 || true)"
+    if [ "$rc" = 5 ]; then
+        die "pytest collected no tests"
+    elif [ "$rc" != 0 ]; then
+        log "nextest: $NEXTEST_SUMMARY"
+        die "integration tests failed (rc=$rc): $PYTEST_SUMMARY"
+    fi
+fi
+
+phase "summary"
+echo "nextest: $NEXTEST_SUMMARY"
+echo "pytest:  $PYTEST_SUMMARY"
+log "all green in $(( $(date +%s) - T0 ))s"

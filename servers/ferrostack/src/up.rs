@@ -1,0 +1,200 @@
+//! `ferrostack up`: the whole cloud in one process on loopback. For now
+//! that is a Swift cluster: three storage nodes (each its own HTTP server,
+//! talking to the others over HTTP) and a proxy.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use swift_core::hash::HashConfig;
+use swift_core::node::NodeConfig;
+use swift_server::runtime::{bind, shutdown_signal, RunningServer};
+use swift_server::services::{build_proxy, build_storage_node, http_client, spawn_storage_daemons};
+use swift_server::{proxy_router, storage_router};
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{
+    add_admin_user, default_proxy_config, first_user, has_users, load_or_create_rings,
+};
+use crate::config::UpConfig;
+use crate::openrc::OpenRc;
+use crate::rings::DEVICE;
+use crate::secrets::{load_or_create_cluster, load_or_create_key};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+const NODE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests may run on after Ctrl-C.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// A service of the all-in-one cloud: what it prints and what it adds to
+/// `openrc`. Later services (identity, images, compute) implement it too.
+pub(crate) trait Service {
+    /// Name in the banner and in `openrc`.
+    fn name(&self) -> &str;
+    /// `(label, url)` pairs to print.
+    fn endpoints(&self) -> Vec<(String, String)>;
+    /// `(variable, value)` pairs for `openrc`.
+    fn openrc_vars(&self) -> Vec<(String, String)>;
+}
+
+/// The Swift part of the cloud once it listens.
+#[derive(Debug)]
+struct SwiftService {
+    proxy: SocketAddr,
+    storage: Vec<SocketAddr>,
+    user: Option<(String, String)>,
+}
+
+impl SwiftService {
+    fn auth_url(&self) -> String {
+        format!("http://{}/auth/v1.0", self.proxy)
+    }
+}
+
+impl Service for SwiftService {
+    fn name(&self) -> &str {
+        "swift"
+    }
+
+    fn endpoints(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            (
+                "object-store (swift proxy)".into(),
+                format!("http://{}", self.proxy),
+            ),
+            ("swift auth (tempauth v1.0)".into(), self.auth_url()),
+        ];
+        for (i, a) in self.storage.iter().enumerate() {
+            out.push((
+                format!("swift storage node {}", i + 1),
+                format!("http://{a}"),
+            ));
+        }
+        out
+    }
+
+    fn openrc_vars(&self) -> Vec<(String, String)> {
+        let mut v = vec![("ST_AUTH".to_string(), self.auth_url())];
+        if let Some((user, key)) = &self.user {
+            v.push(("ST_USER".into(), user.clone()));
+            v.push(("ST_KEY".into(), key.clone()));
+        }
+        v
+    }
+}
+
+/// Runs the cloud until SIGINT/SIGTERM.
+pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let cfg = UpConfig::load(config)?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let dir: PathBuf = data_dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", data_dir.display()))?;
+    let openrc_path = dir.join("openrc");
+    // A stale openrc would point at the previous run's ports.
+    if let Err(e) = std::fs::remove_file(&openrc_path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(e).context("removing stale openrc");
+        }
+    }
+
+    let secrets = load_or_create_cluster(&dir.join("swift.toml"))?;
+    let hash = HashConfig::new(secrets.hash.prefix.clone(), secrets.hash.suffix.clone());
+    let mut proxy_cfg = cfg.swift.proxy.clone().unwrap_or_else(default_proxy_config);
+    if !has_users(&proxy_cfg) {
+        add_admin_user(&mut proxy_cfg, &load_or_create_key(&dir.join("admin.key"))?);
+    }
+    proxy_cfg.hash = hash.clone();
+
+    // Bind every socket first: port 0 gets its real port before the rings
+    // (which name the nodes' addresses) are written.
+    let mut listeners = Vec::new();
+    for addr in &cfg.swift.storage_binds {
+        listeners.push(bind(*addr).await?);
+    }
+    let proxy_listener = bind(cfg.swift.proxy_bind).await?;
+    let storage_addrs = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<Vec<_>, _>>()?;
+    let rings = load_or_create_rings(&dir.join("rings"), &storage_addrs)?;
+
+    let shutdown = CancellationToken::new();
+    let mut storage_servers = Vec::new();
+    let mut daemons = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let devices = dir.join("nodes").join((i + 1).to_string());
+        std::fs::create_dir_all(devices.join(DEVICE))
+            .with_context(|| format!("creating {}", devices.display()))?;
+        let node_cfg = NodeConfig {
+            devices,
+            mount_check: true,
+            hash: hash.clone(),
+            fsync: cfg.swift.fsync,
+        };
+        let client = http_client(CONNECT_TIMEOUT, NODE_TIMEOUT)?;
+        let node = build_storage_node(node_cfg, rings.clone(), client);
+        storage_servers.push(RunningServer::spawn(
+            format!("swift-storage-{}", i + 1),
+            listener,
+            storage_router(node.clone()),
+            shutdown.clone(),
+        )?);
+        daemons.extend(spawn_storage_daemons(
+            &node,
+            Duration::from_secs(cfg.swift.updater_interval_secs),
+            Duration::from_secs(cfg.swift.async_pending_interval_secs),
+            shutdown.clone(),
+        ));
+    }
+    let proxy = build_proxy(
+        proxy_cfg.clone(),
+        rings,
+        http_client(CONNECT_TIMEOUT, NODE_TIMEOUT)?,
+    )?;
+    let proxy_server = RunningServer::spawn(
+        "swift-proxy",
+        proxy_listener,
+        proxy_router(proxy),
+        shutdown.clone(),
+    )?;
+
+    let services: Vec<Box<dyn Service>> = vec![Box::new(SwiftService {
+        proxy: proxy_server.local_addr(),
+        storage: storage_addrs,
+        user: first_user(&proxy_cfg),
+    })];
+    let mut rc = OpenRc::default();
+    for s in &services {
+        rc.add(s.name(), s.openrc_vars());
+    }
+    rc.write(&openrc_path)?;
+    print_banner(&dir, &openrc_path, &services);
+
+    shutdown_signal().await;
+    shutdown.cancel();
+    proxy_server.wait(GRACE).await?;
+    for s in storage_servers {
+        s.wait(GRACE).await?;
+    }
+    for d in daemons {
+        d.abort();
+    }
+    println!("ferrostack stopped; data kept in {}", dir.display());
+    Ok(())
+}
+
+fn print_banner(dir: &Path, openrc: &Path, services: &[Box<dyn Service>]) {
+    println!("ferrostack is up (data in {})", dir.display());
+    for s in services {
+        for (label, url) in s.endpoints() {
+            println!("  {label:<30} {url}");
+        }
+    }
+    println!();
+    println!("Credentials for the clients:");
+    println!("  source {}", openrc.display());
+    println!("Press Ctrl-C to stop.");
+}

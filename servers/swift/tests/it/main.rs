@@ -1,0 +1,5 @@
+//! Integration tests of the swift servers (one test binary).
+#![allow(clippy::unwrap_used)]
+
+mod deploy_configs;
+mod storage_node;
