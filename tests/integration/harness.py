@@ -89,13 +89,13 @@ def find_ring(ring_dir, name):
 
 
 def make_ring(ring_dir, name, ports, part_power=10, replicas=3):
-    """Builds one ring with the `swift-ring` CLI (swift-ring-builder style):
+    """Builds one ring with the `swift-ring` CLI (`swift-ring <command> <builder> ...`):
     one device `d1` per node, node i in zone i."""
     builder = str(Path(ring_dir) / f"{name}.builder")
     ring = binary("swift-ring")
 
     def run(*args, ok=(0,)):
-        r = subprocess.run([ring, builder, *args], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([ring, args[0], builder, *args[1:]], capture_output=True, text=True, timeout=60)
         if r.returncode not in ok:
             raise RuntimeError(f"swift-ring {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         return r

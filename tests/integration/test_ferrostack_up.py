@@ -23,6 +23,8 @@ async_pending_interval_secs = 2
 
 
 def start(data_dir, config, log):
+    # The previous run's openrc names its ports; wait for the new one.
+    (data_dir / "openrc").unlink(missing_ok=True)
     proc = subprocess.Popen(
         [binary("ferrostack"), "up", "--data-dir", str(data_dir), "--config", str(config)],
         stdout=open(log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
