@@ -53,6 +53,12 @@ else
     NEXTEST_SUMMARY="$(grep -E '^test result:' "$LOG_DIR/nextest.log" | tail -n1 || true)"
 fi
 
+phase "examples (embedding the cores)"
+for ex in examples/examples/*.rs; do
+    name="$(basename "$ex" .rs)"
+    cargo run -q -p ferrostack-examples --example "$name"
+done
+
 phase "cargo bench --no-run"
 cargo bench --workspace --no-run
 
