@@ -84,7 +84,24 @@ enum Command {
 
 /// Runs `swift-ring` with `args` (the first is the program name, as in
 /// `std::env::args`). Output goes to stdout; errors are returned.
-pub fn run(args: Vec<String>) -> anyhow::Result<()> {
+pub fn run(mut args: Vec<String>) -> anyhow::Result<()> {
+    // Also accept swift-ring-builder's order, `<builder> <command> ...`.
+    const COMMANDS: &[&str] = &[
+        "create",
+        "add",
+        "remove",
+        "set-weight",
+        "set-min-part-hours",
+        "rebalance",
+        "pretend-min-part-hours-passed",
+        "show",
+    ];
+    if args.len() >= 3
+        && !COMMANDS.contains(&args[1].as_str())
+        && COMMANDS.contains(&args[2].as_str())
+    {
+        args.swap(1, 2);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -427,9 +444,12 @@ mod tests {
             cli(&["create", b, "6", "3", "1"]).is_err(),
             "create must not overwrite"
         );
-        for z in 1..=3 {
+        for z in 1..=2 {
             cli(&["add", b, &format!("r1z{z}-127.0.0.1:620{z}/sdb{z}"), "100"]).unwrap();
         }
+        // swift-ring-builder's argument order works too.
+        cli(&[b, "add", "r1z3-127.0.0.1:6203/sdb3", "100"]).unwrap();
+        assert_eq!(RingBuilder::load(&builder).unwrap().devices().count(), 3);
         cli(&[
             "add",
             b,
