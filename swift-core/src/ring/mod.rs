@@ -142,7 +142,10 @@ impl Ring {
             .iter()
             .map(|n| (n.device.region, n.device.zone))
             .collect();
-        let mut hosts: HashSet<String> = primaries.iter().map(|n| n.device.host()).collect();
+        let mut hosts: HashSet<(&str, u16)> = primaries
+            .iter()
+            .map(|n| (n.device.ip.as_str(), n.device.port))
+            .collect();
 
         // Walk the devices starting at an offset derived from the partition
         // so different partitions spread their handoffs.
@@ -166,14 +169,14 @@ impl Ring {
                 let take = match pass {
                     0 => !regions.contains(&d.region),
                     1 => !zones.contains(&(d.region, d.zone)),
-                    2 => !hosts.contains(&d.host()),
+                    2 => !hosts.contains(&(d.ip.as_str(), d.port)),
                     _ => true,
                 };
                 if take {
                     used_ids.insert(d.id);
                     regions.insert(d.region);
                     zones.insert((d.region, d.zone));
-                    hosts.insert(d.host());
+                    hosts.insert((d.ip.as_str(), d.port));
                     out.push(NodeRef {
                         device: d,
                         index: next_index,
