@@ -112,3 +112,18 @@ impl Error {
         }
     }
 }
+
+/// Runs blocking work (filesystem, SQLite) on tokio's blocking pool; a
+/// panicked or cancelled task becomes [`Error::Backend`] of `backend`.
+pub(crate) async fn run_blocking<T, F>(backend: &'static str, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Backend {
+            backend,
+            source: Box::new(e),
+        })?
+}

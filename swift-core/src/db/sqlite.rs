@@ -57,12 +57,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Backend {
-            backend: "sqlite",
-            source: Box::new(e),
-        })?
+    crate::error::run_blocking("sqlite", f).await
 }
 
 fn set_pragmas(conn: &Connection, durable: bool) -> Result<()> {

@@ -102,12 +102,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Backend {
-            backend: "fs",
-            source: Box::new(e),
-        })?
+    crate::error::run_blocking("fs", f).await
 }
 
 /// Sorted names of the subdirectories of `dir` that `keep` accepts; a
