@@ -74,6 +74,7 @@ struct Target {
 fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
         .timeout(Duration::from_secs(300))
         .build()?)
 }

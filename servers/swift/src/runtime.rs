@@ -78,6 +78,12 @@ impl RunningServer {
     ) -> anyhow::Result<Self> {
         let name = name.into();
         let local_addr = listener.local_addr().context("listener has no address")?;
+        // Small responses must not wait out delayed ACKs (Nagle).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
