@@ -88,4 +88,8 @@ fi
 phase "summary"
 echo "nextest: $NEXTEST_SUMMARY"
 echo "pytest:  $PYTEST_SUMMARY"
+count() { echo "$1" | grep -oE "[0-9]+ $2" | head -n1 | grep -oE '[0-9]+' || echo 0; }
+passed=$(( $(count "$NEXTEST_SUMMARY" passed) + $(count "$PYTEST_SUMMARY" passed) ))
+skipped=$(( $(count "$NEXTEST_SUMMARY" skipped) + $(count "$PYTEST_SUMMARY" skipped) ))
+echo "total: $passed passed, 0 failed, $skipped skipped"
 log "all green in $(( $(date +%s) - T0 ))s"
