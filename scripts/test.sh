@@ -31,13 +31,17 @@ cargo fmt --all --check
 phase "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-phase "dependency boundary (swift-core has no server stack)"
+phase "dependency boundary (core crates have no server stack)"
 # No server framework, CLI parser, log subscriber or config-file loader
 # anywhere in a core's tree (reqwest is pinned below the releases that pull
 # in tower-http).
-if cargo tree -p swift-core -e normal | grep -E ' (axum|tower-http|clap|tracing-subscriber|toml) '; then
-    die "swift-core pulls in a server-stack crate (see above)"
-fi
+for core in */Cargo.toml; do
+    core="$(dirname "$core")"
+    case "$core" in *-core) ;; *) continue ;; esac
+    if cargo tree -p "$core" -e normal | grep -E ' (axum|tower-http|clap|tracing-subscriber|toml) '; then
+        die "$core pulls in a server-stack crate (see above)"
+    fi
+done
 log "ok"
 
 phase "cargo build (debug binaries)"
