@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod service;
 pub mod time;
 
 pub use error::{BoxError, Error, Result};

@@ -94,8 +94,10 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
-/// A clear-text password in transit; its `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
+/// A clear-text password in transit; its `Debug` hides it and it is never
+/// serialized.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Password(String);
 
 impl Password {
