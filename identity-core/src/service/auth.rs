@@ -253,13 +253,20 @@ impl IdentityService {
         let mut audit_ids = vec![audit_id()];
         let (user, method) = match &req.identity {
             AuthIdentity::Password { user, password } => {
-                let user = self
-                    .resolve_user(user)
-                    .await
-                    .map_err(|e| not_found_to(e, denied))?;
+                let user = match self.resolve_user(user).await {
+                    Ok(u) => u,
+                    Err(Error::NotFound { .. }) => {
+                        self.verify_dummy(password).await?;
+                        return Err(denied());
+                    }
+                    Err(e) => return Err(e),
+                };
                 let ok = match &user.password_hash {
                     Some(h) => self.verify_password(h, password).await?,
-                    None => false,
+                    None => {
+                        self.verify_dummy(password).await?;
+                        false
+                    }
                 };
                 if !ok {
                     return Err(denied());

@@ -83,6 +83,9 @@ pub struct IdentityService {
     clock: Arc<dyn Clock>,
     config: IdentityConfig,
     catalog: Arc<Catalog>,
+    // Verified against when the user is unknown, so that answering takes as
+    // long as for a wrong password.
+    dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
 }
 
 impl fmt::Debug for IdentityService {
@@ -105,6 +108,7 @@ impl IdentityService {
             clock: Arc::new(SystemClock),
             config,
             catalog: Arc::new(Catalog::new()),
+            dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
@@ -146,6 +150,19 @@ impl IdentityService {
     async fn verify_password(&self, hash: &PasswordHash, password: &Password) -> Result<bool> {
         let (h, pw) = (hash.clone(), password.clone());
         run_blocking("argon2", move || Ok(password::verify(&h, &pw))).await
+    }
+
+    /// Burns the time of one verification; always fails.
+    async fn verify_dummy(&self, password: &Password) -> Result<()> {
+        let hash = self
+            .dummy_hash
+            .get_or_try_init(|| async {
+                self.hash_password(&Password::new("ferrostack-dummy")).await
+            })
+            .await?
+            .clone();
+        self.verify_password(&hash, password).await?;
+        Ok(())
     }
 
     /// Creates an enabled project named `name` in `domain`.
