@@ -1,0 +1,117 @@
+//! The storage trait of identity-core and its backends.
+//!
+//! Backends store what they are given after checking names
+//! ([`validate_name`](crate::model::validate_name)) and references; the
+//! policy (who may do what, token expiry) lives in
+//! [`IdentityService`](crate::service::IdentityService).
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::ids::{DomainId, ProjectId, RoleId, TokenId, UserId};
+use crate::model::{
+    AssignmentFilter, Domain, Ec2Credential, Project, Role, RoleAssignment, Token, User,
+};
+use crate::time::Timestamp;
+
+pub mod memory;
+pub mod sqlite;
+
+pub use memory::MemoryIdentityBackend;
+pub use sqlite::SqliteIdentityBackend;
+
+/// Persists identity state. Shared across tasks; every method is atomic.
+///
+/// Unless stated otherwise: `create_*` fails with `Error::AlreadyExists` when
+/// the id or the unique name is taken, with `Error::InvalidInput` when a name
+/// is empty, longer than 255 bytes or holds control characters, and with
+/// `Error::NotFound` when a referenced domain, user, project or role does not
+/// exist; `get_*`, `find_*`, `update_*` and `delete_*` fail with
+/// `Error::NotFound` when the thing does not exist. Lists are sorted by id.
+#[async_trait]
+pub trait IdentityBackend: Send + Sync + fmt::Debug + 'static {
+    /// Short backend name for errors and logs, e.g. `sqlite`.
+    fn name(&self) -> &'static str;
+
+    /// Creates a domain; ids and names are unique.
+    async fn create_domain(&self, domain: &Domain) -> Result<()>;
+    /// The domain with this id.
+    async fn get_domain(&self, id: &DomainId) -> Result<Domain>;
+    /// The domain with this exact name.
+    async fn find_domain(&self, name: &str) -> Result<Domain>;
+    /// All domains.
+    async fn list_domains(&self) -> Result<Vec<Domain>>;
+    /// Deletes a domain; `Error::Conflict` while it still owns projects or users.
+    async fn delete_domain(&self, id: &DomainId) -> Result<()>;
+
+    /// Creates a project; names are unique within the domain.
+    async fn create_project(&self, project: &Project) -> Result<()>;
+    /// The project with this id.
+    async fn get_project(&self, id: &ProjectId) -> Result<Project>;
+    /// The project named `name` in `domain`.
+    async fn find_project(&self, domain: &DomainId, name: &str) -> Result<Project>;
+    /// Projects, all or only those of `domain`.
+    async fn list_projects(&self, domain: Option<&DomainId>) -> Result<Vec<Project>>;
+    /// Deletes a project with its role assignments and EC2 credentials.
+    async fn delete_project(&self, id: &ProjectId) -> Result<()>;
+
+    /// Creates a user; names are unique within the domain.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    /// The user with this id.
+    async fn get_user(&self, id: &UserId) -> Result<User>;
+    /// The user named `name` in `domain`.
+    async fn find_user(&self, domain: &DomainId, name: &str) -> Result<User>;
+    /// Users, all or only those of `domain`.
+    async fn list_users(&self, domain: Option<&DomainId>) -> Result<Vec<User>>;
+    /// Replaces name, enabled flag and password hash of the user with
+    /// `user.id` (the domain cannot change); `Error::AlreadyExists` when the
+    /// new name is taken in the domain.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    /// Deletes a user with its role assignments, EC2 credentials and tokens.
+    async fn delete_user(&self, id: &UserId) -> Result<()>;
+
+    /// Creates a role; ids and names are unique.
+    async fn create_role(&self, role: &Role) -> Result<()>;
+    /// The role with this id.
+    async fn get_role(&self, id: &RoleId) -> Result<Role>;
+    /// The role with this exact name.
+    async fn find_role(&self, name: &str) -> Result<Role>;
+    /// All roles.
+    async fn list_roles(&self) -> Result<Vec<Role>>;
+    /// Deletes a role and every assignment of it.
+    async fn delete_role(&self, id: &RoleId) -> Result<()>;
+
+    /// Grants a role. Idempotent: granting an existing assignment succeeds.
+    /// `Error::NotFound` when the user, role or target does not exist.
+    async fn grant_role(&self, assignment: &RoleAssignment) -> Result<()>;
+    /// Removes a grant; `Error::NotFound` when it does not exist.
+    async fn revoke_role(&self, assignment: &RoleAssignment) -> Result<()>;
+    /// Assignments matching the filter, sorted by user, target, then role.
+    async fn list_role_assignments(&self, filter: &AssignmentFilter)
+        -> Result<Vec<RoleAssignment>>;
+
+    /// Stores an EC2 credential; `Error::AlreadyExists` when the access key is
+    /// taken, `Error::NotFound` when the user or project does not exist.
+    async fn create_ec2_credential(&self, cred: &Ec2Credential) -> Result<()>;
+    /// The credential with this access key.
+    async fn get_ec2_credential(&self, access: &str) -> Result<Ec2Credential>;
+    /// The user's credentials, sorted by access key (empty for unknown users).
+    async fn list_ec2_credentials(&self, user: &UserId) -> Result<Vec<Ec2Credential>>;
+    /// Deletes the credential with this access key.
+    async fn delete_ec2_credential(&self, access: &str) -> Result<()>;
+
+    /// Stores an issued token; `Error::AlreadyExists` when the id is taken.
+    /// Expiry is not checked here.
+    async fn create_token(&self, token: &Token) -> Result<()>;
+    /// The token with this id, expired or not; `Error::NotFound` when unknown
+    /// or revoked.
+    async fn get_token(&self, id: &TokenId) -> Result<Token>;
+    /// Revokes a token: later `get_token` calls fail with `Error::NotFound`.
+    /// Idempotent for a token already revoked; `Error::NotFound` when unknown.
+    async fn revoke_token(&self, id: &TokenId) -> Result<()>;
+    /// Deletes tokens (revoked or not) that expire at or before `before`;
+    /// returns how many.
+    async fn purge_tokens(&self, before: Timestamp) -> Result<u64>;
+}

@@ -1,0 +1,134 @@
+//! The one error type of identity-core.
+
+/// A boxed error from a backend or a library below us.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result with identity-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, as a kind a caller can branch on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The named thing does not exist (or was deleted or revoked).
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. `user 1234`.
+        what: String,
+    },
+    /// The id or unique name is taken.
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// What collided.
+        what: String,
+    },
+    /// The request conflicts with the current state (e.g. a non-empty domain).
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// Why.
+        reason: String,
+    },
+    /// The input is malformed or outside the constraints.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// Why.
+        reason: String,
+    },
+    /// A configuration value is wrong.
+    #[error("invalid config: {reason}")]
+    InvalidConfig {
+        /// Why.
+        reason: String,
+    },
+    /// Authentication failed: bad credentials, expired token, or no access
+    /// to the requested scope. The reason is for logs, not for clients.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
+    /// The caller is authenticated but may not do this.
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
+    /// The backend does not support this operation.
+    #[error("{operation} is not supported by the {backend} backend")]
+    Unsupported {
+        /// The operation asked for.
+        operation: &'static str,
+        /// The backend that refused.
+        backend: &'static str,
+    },
+    /// Temporarily unavailable; retrying may succeed.
+    #[error("unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+    /// A backend failed in a way with no other meaning.
+    #[error("{backend} backend failed")]
+    Backend {
+        /// The backend.
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::AlreadyExists`].
+    pub fn exists(what: impl Into<String>) -> Self {
+        Self::AlreadyExists { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidConfig`].
+    pub fn config(reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Unauthorized`].
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Forbidden`].
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::Forbidden {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Runs blocking work (SQLite, password hashing) on tokio's blocking pool; a
+/// panicked or cancelled task becomes [`Error::Backend`] of `backend`.
+pub(crate) async fn run_blocking<T, F>(backend: &'static str, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Backend {
+            backend,
+            source: Box::new(e),
+        })?
+}
