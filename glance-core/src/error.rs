@@ -140,7 +140,6 @@ impl Error {
 
 /// Runs blocking work (filesystem, SQLite) on tokio's blocking pool; a
 /// panicked or cancelled task becomes [`Error::Backend`] of `backend`.
-#[allow(dead_code)] // used by the fs and sqlite backends
 pub(crate) async fn run_blocking<T, F>(backend: &'static str, f: F) -> Result<T>
 where
     T: Send + 'static,
