@@ -36,6 +36,7 @@
 pub mod error;
 pub mod image;
 pub mod quota;
+pub mod registry;
 pub mod store;
 pub mod stream;
 
