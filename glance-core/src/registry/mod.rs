@@ -13,9 +13,11 @@ use crate::image::{ImageId, ImageMember, ImageStatus, MemberStatus, ProjectId};
 pub mod conformance;
 mod list;
 pub mod memory;
+pub mod sqlite;
 
 pub use list::{ListOptions, SortDir, SortKey};
 pub use memory::MemoryImageRegistry;
+pub use sqlite::SqliteImageRegistry;
 
 /// Stores image records, their members and tags. Shared across tasks; each
 /// method is atomic on its own.
