@@ -37,10 +37,12 @@ pub mod error;
 pub mod image;
 pub mod quota;
 pub mod registry;
+pub mod service;
 pub mod store;
 pub mod stream;
 
 pub use error::{BoxError, Error, Result};
 pub use image::{Image, ImageId, ImageStatus, ProjectId, Visibility};
 pub use quota::QuotaConfig;
+pub use service::ImageService;
 pub use stream::ByteStream;
