@@ -6,12 +6,19 @@
 //! status, owner and name in SQL, then applies the shared policy, sort and
 //! paging ([`super::list`]) so every backend orders alike.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
+
+mod rows;
+
+use rows::{
+    db_err, from_json, image_exists, image_not_found, load, member_from_row, member_not_found,
+    store_tags, to_i64, to_json, to_member,
+};
 
 use super::list::{select, ListOptions};
 use super::ImageRegistry;
@@ -46,94 +53,6 @@ CREATE INDEX members_member ON members(member);
 #[derive(Debug, Clone)]
 pub struct SqliteImageRegistry {
     conn: Arc<Mutex<Connection>>,
-}
-
-fn db_err(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            Error::Unavailable {
-                reason: "sqlite database is busy".into(),
-            }
-        }
-        _ => Error::backend(BACKEND, e),
-    }
-}
-
-fn image_not_found(id: &ImageId) -> Error {
-    Error::not_found(format!("image {id}"))
-}
-
-fn member_not_found(id: &ImageId, member: &ProjectId) -> Error {
-    Error::not_found(format!("member {member} of image {id}"))
-}
-
-fn to_json(image: &Image) -> Result<String> {
-    serde_json::to_string(image).map_err(|e| Error::backend(BACKEND, e))
-}
-
-fn from_json(body: &str) -> Result<Image> {
-    serde_json::from_str(body).map_err(|e| Error::backend(BACKEND, e))
-}
-
-fn member_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, i64, i64)> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
-}
-
-fn to_member(raw: (String, String, String, i64, i64)) -> Result<ImageMember> {
-    let (image_id, member, status, created_at, updated_at) = raw;
-    let corrupt = |what: &str| Error::backend(BACKEND, format!("bad {what} in members table"));
-    Ok(ImageMember {
-        image_id: image_id.parse().map_err(|_| corrupt("image id"))?,
-        member: ProjectId::new(member).map_err(|_| corrupt("member"))?,
-        status: status.parse().map_err(|_| corrupt("status"))?,
-        created_at: u64::try_from(created_at).map_err(|_| corrupt("created_at"))?,
-        updated_at: u64::try_from(updated_at).map_err(|_| corrupt("updated_at"))?,
-    })
-}
-
-fn to_i64(t: u64) -> Result<i64> {
-    i64::try_from(t).map_err(|_| Error::invalid(format!("timestamp {t} out of range")))
-}
-
-fn load(c: &Connection, id: &ImageId) -> Result<Image> {
-    let body: Option<String> = c
-        .query_row(
-            "SELECT body FROM images WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)?;
-    from_json(&body.ok_or_else(|| image_not_found(id))?)
-}
-
-fn image_exists(c: &Connection, id: &ImageId) -> Result<bool> {
-    c.query_row(
-        "SELECT 1 FROM images WHERE id = ?1",
-        [id.to_string()],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|o| o.is_some())
-    .map_err(db_err)
-}
-
-fn store_tags(c: &Connection, mut image: Image, tags: BTreeSet<String>) -> Result<()> {
-    image.tags = tags;
-    c.execute(
-        "UPDATE images SET body = ?2 WHERE id = ?1",
-        params![image.id.to_string(), to_json(&image)?],
-    )
-    .map_err(db_err)?;
-    Ok(())
 }
 
 impl SqliteImageRegistry {
@@ -478,33 +397,4 @@ impl ImageRegistry for SqliteImageRegistry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite_registry_conforms() {
-        super::super::conformance::run_all(&SqliteImageRegistry::open_in_memory().unwrap()).await;
-    }
-
-    #[tokio::test]
-    async fn file_database_persists_and_checks_schema_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("registry.db");
-        let img = Image::new(ImageId::new_v4(), None, 1);
-        {
-            let r = SqliteImageRegistry::open(&path).unwrap();
-            r.create(&img).await.unwrap();
-        }
-        let r = SqliteImageRegistry::open(&path).unwrap();
-        assert_eq!(r.get(&img.id).await.unwrap(), img);
-        drop(r);
-        let c = Connection::open(&path).unwrap();
-        c.execute("INSERT INTO schema_version (version) VALUES (99)", [])
-            .unwrap();
-        drop(c);
-        assert!(matches!(
-            SqliteImageRegistry::open(&path),
-            Err(Error::InvalidConfig { .. })
-        ));
-    }
-}
+mod tests;
