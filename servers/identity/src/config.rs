@@ -7,6 +7,9 @@ use anyhow::Context;
 use identity_core::service::BootstrapConfig;
 use serde::Deserialize;
 
+/// Environment variable overriding `bootstrap.admin_password`.
+pub const ADMIN_PASSWORD_ENV: &str = "IDENTITY_ADMIN_PASSWORD";
+
 /// One service endpoint to put in the catalog (all three interfaces).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,11 +70,23 @@ impl ServerConfig {
         Ok(cfg)
     }
 
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the file at `path`; a non-empty
+    /// [`ADMIN_PASSWORD_ENV`] overrides `bootstrap.admin_password`.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+        let mut text: toml::Table = text
+            .parse()
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        if let Some(pw) = std::env::var(ADMIN_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+        {
+            if let Some(toml::Value::Table(b)) = text.get_mut("bootstrap") {
+                b.insert("admin_password".into(), toml::Value::String(pw));
+            }
+        }
+        Self::parse(&text.to_string()).with_context(|| format!("invalid config {}", path.display()))
     }
 
     /// The public URL, defaulting to `http://{bind}`.
