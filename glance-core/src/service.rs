@@ -13,7 +13,7 @@ use crate::image::{
     Visibility, OS_HASH_ALGO,
 };
 use crate::quota::QuotaConfig;
-use crate::registry::ImageRegistry;
+use crate::registry::{ImageRegistry, ListOptions};
 use crate::store::{GetOptions, ImageStore, PutOptions};
 use crate::stream::ByteStream;
 
@@ -227,6 +227,76 @@ impl ImageService {
             return Err(Error::not_found(format!("data of image {id}")));
         }
         self.store.get(id, opts).await
+    }
+
+    /// Lists images as `caller` sees them (the registry applies the
+    /// listing policy, filters and paging). `InvalidInput` for an unknown marker.
+    pub async fn list(&self, caller: &Caller, opts: ListOptions) -> Result<Vec<Image>> {
+        let opts = ListOptions {
+            caller: Some(caller.clone()),
+            ..opts
+        };
+        self.registry.list(&opts).await
+    }
+
+    /// Changes an image's metadata with `edit`, then applies policy:
+    /// `Forbidden` for non-owners, for publicizing without admin, and for
+    /// edits of read-only fields (id, status, owner, data fields);
+    /// `QuotaExceeded` over the tag or property quota; `Conflict` if the
+    /// status changed meanwhile.
+    pub async fn modify<F>(&self, caller: &Caller, id: &ImageId, edit: F) -> Result<Image>
+    where
+        F: FnOnce(&mut Image) -> Result<()> + Send,
+    {
+        let image = self.registry.get(id).await?;
+        access::check_modify(&image, caller, self.member_status(id, caller).await?)?;
+        let mut changed = image.clone();
+        edit(&mut changed)?;
+        if changed.id != image.id
+            || changed.status != image.status
+            || changed.owner != image.owner
+            || changed.size != image.size
+            || changed.checksum != image.checksum
+            || changed.os_hash_value != image.os_hash_value
+            || changed.locations != image.locations
+            || changed.created_at != image.created_at
+        {
+            return Err(Error::forbidden("attribute is read-only"));
+        }
+        if changed.visibility != image.visibility {
+            access::check_set_visibility(caller, changed.visibility)?;
+        }
+        self.quota.check_tags(changed.tags.len())?;
+        self.quota.check_properties(changed.properties.len())?;
+        if changed == image {
+            return Ok(image);
+        }
+        changed.updated_at = (self.clock)();
+        self.registry.update(&changed, image.status).await?;
+        Ok(changed)
+    }
+
+    /// Adds a tag (idempotent); policy and quota as [`Self::modify`].
+    pub async fn add_tag(&self, caller: &Caller, id: &ImageId, tag: &str) -> Result<Image> {
+        let tag = tag.to_string();
+        self.modify(caller, id, move |img| {
+            img.tags.insert(tag);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes a tag; `NotFound` if the image does not have it.
+    pub async fn delete_tag(&self, caller: &Caller, id: &ImageId, tag: &str) -> Result<Image> {
+        let tag = tag.to_string();
+        self.modify(caller, id, move |img| {
+            if img.tags.remove(&tag) {
+                Ok(())
+            } else {
+                Err(Error::not_found(format!("tag {tag}")))
+            }
+        })
+        .await
     }
 
     /// Deletes an image: the record becomes `deleted` and its data is

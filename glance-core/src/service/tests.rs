@@ -185,3 +185,54 @@ async fn policy_applies_to_create_upload_and_delete() {
         Err(Error::QuotaExceeded { .. })
     ));
 }
+
+#[tokio::test]
+async fn modify_applies_policy_read_only_fields_and_quotas() {
+    let svc = service(1 << 20);
+    let owner = Caller::project(p("demo"));
+    let img = svc.create(&owner, CreateImage::default()).await.unwrap();
+    let renamed = svc
+        .modify(&owner, &img.id, |i| {
+            i.name = Some("n".into());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(svc.get(&owner, &img.id).await.unwrap().name, renamed.name);
+    let err = svc
+        .modify(&owner, &img.id, |i| {
+            i.status = ImageStatus::Active;
+            Ok(())
+        })
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden { .. })));
+    let err = svc
+        .modify(&owner, &img.id, |i| {
+            i.visibility = Visibility::Public;
+            Ok(())
+        })
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden { .. })));
+    let other = Caller::project(p("other"));
+    assert!(svc.modify(&other, &img.id, |_| Ok(())).await.is_err());
+    svc.add_tag(&owner, &img.id, "t").await.unwrap();
+    svc.add_tag(&owner, &img.id, "t").await.unwrap();
+    assert_eq!(
+        svc.delete_tag(&owner, &img.id, "t")
+            .await
+            .unwrap()
+            .tags
+            .len(),
+        0
+    );
+    assert!(matches!(
+        svc.delete_tag(&owner, &img.id, "t").await,
+        Err(Error::NotFound { .. })
+    ));
+    let listed = svc
+        .list(&other, crate::registry::ListOptions::default())
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+    assert_eq!(svc.list(&owner, Default::default()).await.unwrap().len(), 1);
+}

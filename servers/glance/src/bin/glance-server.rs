@@ -1,0 +1,72 @@
+//! `glance-server --config FILE`: the Images API v2 over glance-core.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use glance_core::image::access::Caller;
+use glance_core::registry::{ImageRegistry, MemoryImageRegistry, SqliteImageRegistry};
+use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, MemoryImageStore};
+use glance_core::{ImageService, ProjectId, QuotaConfig};
+use glance_server::config::Config;
+use glance_server::runtime::{self, RunningServer};
+use glance_server::{router, AppState, StaticAuthenticator};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(about = "ferrostack Glance (Images API v2) server")]
+struct Args {
+    /// The TOML config file.
+    #[arg(long, env = "GLANCE_CONFIG")]
+    config: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    runtime::init_tracing();
+    let args = Args::parse();
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read {}", args.config.display()))?;
+    let config =
+        Config::parse(&text).with_context(|| format!("bad config {}", args.config.display()))?;
+
+    let registry: Arc<dyn ImageRegistry> = match &config.sqlite_path {
+        Some(p) => Arc::new(SqliteImageRegistry::open(p).context("cannot open the registry")?),
+        None => Arc::new(MemoryImageRegistry::new()),
+    };
+    let (store, store_id): (Arc<dyn ImageStore>, &str) = match &config.store_dir {
+        Some(dir) => (
+            Arc::new(
+                FsImageStore::open(FsImageStoreConfig::new(dir))
+                    .context("cannot open the store")?,
+            ),
+            "fs",
+        ),
+        None => (Arc::new(MemoryImageStore::new()), "memory"),
+    };
+    let service = ImageService::new(registry, store, store_id, QuotaConfig::default())?;
+
+    let mut auth = StaticAuthenticator::new();
+    for t in &config.tokens {
+        let project = ProjectId::new(t.project.clone())?;
+        let caller = if t.admin {
+            Caller::admin(project)
+        } else {
+            Caller::project(project)
+        };
+        auth = auth.with_token(t.token.clone(), caller);
+    }
+    let mut state = AppState::new(Arc::new(service), Arc::new(auth));
+    if let Some(e) = &config.public_endpoint {
+        state = state.with_public_endpoint(e.clone());
+    }
+
+    let listener = runtime::bind(config.bind).await?;
+    let shutdown = CancellationToken::new();
+    let server = RunningServer::spawn("glance", listener, router(state), shutdown.clone())?;
+    runtime::shutdown_signal().await;
+    shutdown.cancel();
+    server.wait(Duration::from_secs(30)).await
+}

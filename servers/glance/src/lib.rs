@@ -1,0 +1,19 @@
+//! The Glance Images API v2 as a thin axum layer over [`glance_core`]:
+//! routes, wire format, the token layer, config and process plumbing.
+
+mod auth;
+pub mod config;
+mod data;
+mod discovery;
+mod error;
+mod images;
+mod router;
+pub mod runtime;
+mod wire;
+
+pub use auth::{Authenticator, StaticAuthenticator};
+pub use error::ApiError;
+pub use router::{router, AppState};
+
+#[cfg(test)]
+mod tests;
