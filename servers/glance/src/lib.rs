@@ -8,7 +8,7 @@ mod discovery;
 mod error;
 mod images;
 mod router;
-pub mod runtime;
+pub use server_runtime as runtime;
 mod wire;
 
 pub use auth::{Authenticator, StaticAuthenticator};

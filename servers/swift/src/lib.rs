@@ -12,7 +12,7 @@ pub mod config;
 pub mod http;
 pub mod proxy;
 pub mod ring_cli;
-pub mod runtime;
+pub use server_runtime as runtime;
 pub mod services;
 pub mod storage;
 

@@ -1,5 +1,6 @@
-//! Process plumbing shared by the server binaries and `ferrostack up`:
-//! logging, signals, and HTTP servers that stop gracefully.
+//! Process plumbing shared by every ferrostack server binary and
+//! `ferrostack up`: logging, signals, and HTTP servers that stop gracefully.
+//! Not a server itself, so servers may depend on it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -130,20 +131,18 @@ impl RunningServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::swift_router;
-    use swift_core::stream::full_body;
 
     #[tokio::test]
     async fn in_flight_request_finishes_after_shutdown() {
         let (entered_tx, mut entered_rx) = tokio::sync::mpsc::channel::<()>(1);
         let (release_tx, release_rx) = tokio::sync::watch::channel(false);
-        let router = swift_router(move |_req| {
+        let router = Router::new().fallback(move || {
             let entered = entered_tx.clone();
             let mut release = release_rx.clone();
             async move {
                 let _ = entered.send(()).await;
                 let _ = release.wait_for(|v| *v).await;
-                http::Response::new(full_body("done"))
+                "done"
             }
         });
         let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
