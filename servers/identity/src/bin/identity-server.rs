@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -11,6 +12,8 @@ use identity_core::{
 };
 use identity_server::config::ServerConfig;
 use identity_server::{router, AppState};
+use server_runtime::{bind, init_tracing, shutdown_signal, RunningServer};
+use tokio_util::sync::CancellationToken;
 
 /// The ferrostack identity server.
 #[derive(Debug, Parser)]
@@ -21,38 +24,9 @@ struct Args {
     config: PathBuf,
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_tracing();
     let args = Args::parse();
     let cfg = ServerConfig::load(&args.config)?;
     let public_url = cfg.public_url();
@@ -85,14 +59,12 @@ async fn main() -> anyhow::Result<()> {
         .context("bootstrap failed")?;
 
     let app = router(AppState::new(Arc::new(identity), &public_url));
-    let listener = tokio::net::TcpListener::bind(cfg.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
-    tracing::info!(addr = %listener.local_addr()?, %public_url, "identity-server ready");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
-    tracing::info!("stopped");
-    Ok(())
+    let shutdown = CancellationToken::new();
+    let listener = bind(cfg.bind).await?;
+    let server = RunningServer::spawn("identity-server", listener, app, shutdown.clone())?;
+    tracing::info!(addr = %server.local_addr(), %public_url, "identity-server ready");
+
+    shutdown_signal().await;
+    shutdown.cancel();
+    server.wait(Duration::from_secs(30)).await
 }
