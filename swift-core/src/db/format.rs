@@ -158,6 +158,81 @@ fn element(out: &mut String, tag: &str, text: &str) {
     let _ = write!(out, "</{tag}>");
 }
 
+/// A row of a listing: an object in a container or a container in an account.
+trait ListingItem {
+    fn name(&self) -> &str;
+    /// Writes the row as one JSON object.
+    fn write_json(&self, out: &mut String);
+}
+
+impl ListingItem for ObjectEntry {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write_json(&self, out: &mut String) {
+        let (ct, sb) = split_swift_bytes(&self.content_type);
+        let _ = write!(out, "{{\"bytes\": {}, \"hash\": ", sb.unwrap_or(self.size));
+        json_str(out, &self.etag);
+        out.push_str(", \"name\": ");
+        json_str(out, &self.name);
+        out.push_str(", \"content_type\": ");
+        json_str(out, &ct);
+        out.push_str(", \"last_modified\": ");
+        json_str(out, &self.created_at.isoformat());
+        out.push('}');
+    }
+}
+
+impl ListingItem for ContainerEntry {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"name\": ");
+        json_str(out, &self.name);
+        let _ = write!(
+            out,
+            ", \"count\": {}, \"bytes\": {}, \"last_modified\": ",
+            self.object_count, self.bytes_used
+        );
+        json_str(out, &self.put_timestamp.isoformat());
+        out.push('}');
+    }
+}
+
+/// A JSON array of rows and `{"subdir": ...}` entries.
+fn json_listing<T: ListingItem>(out: &mut String, entries: &[ListingEntry<T>]) {
+    out.push('[');
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match e {
+            ListingEntry::Subdir(d) => {
+                out.push_str("{\"subdir\": ");
+                json_str(out, d);
+                out.push('}');
+            }
+            ListingEntry::Item(item) => item.write_json(out),
+        }
+    }
+    out.push(']');
+}
+
+/// One name per line.
+fn plain_listing<T: ListingItem>(out: &mut String, entries: &[ListingEntry<T>]) {
+    for e in entries {
+        let name = match e {
+            ListingEntry::Subdir(d) => d.as_str(),
+            ListingEntry::Item(item) => item.name(),
+        };
+        out.push_str(name);
+        out.push('\n');
+    }
+}
+
 /// A container listing body in the given content type; empty for an empty
 /// plain listing (the server answers 204 then).
 pub fn container_listing_body(
@@ -167,32 +242,7 @@ pub fn container_listing_body(
 ) -> Vec<u8> {
     let mut out = String::new();
     if is_json(content_type) {
-        out.push('[');
-        for (i, e) in entries.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            match e {
-                ListingEntry::Subdir(d) => {
-                    out.push_str("{\"subdir\": ");
-                    json_str(&mut out, d);
-                    out.push('}');
-                }
-                ListingEntry::Item(o) => {
-                    let (ct, sb) = split_swift_bytes(&o.content_type);
-                    let _ = write!(out, "{{\"bytes\": {}, \"hash\": ", sb.unwrap_or(o.size));
-                    json_str(&mut out, &o.etag);
-                    out.push_str(", \"name\": ");
-                    json_str(&mut out, &o.name);
-                    out.push_str(", \"content_type\": ");
-                    json_str(&mut out, &ct);
-                    out.push_str(", \"last_modified\": ");
-                    json_str(&mut out, &o.created_at.isoformat());
-                    out.push('}');
-                }
-            }
-        }
-        out.push(']');
+        json_listing(&mut out, entries);
     } else if is_xml(content_type) {
         out.push_str(XML_DECL);
         out.push_str("<container name=\"");
@@ -225,14 +275,7 @@ pub fn container_listing_body(
         }
         out.push_str("</container>");
     } else {
-        for e in entries {
-            let name = match e {
-                ListingEntry::Subdir(d) => d,
-                ListingEntry::Item(o) => &o.name,
-            };
-            out.push_str(name);
-            out.push('\n');
-        }
+        plain_listing(&mut out, entries);
     }
     out.into_bytes()
 }
@@ -246,31 +289,7 @@ pub fn account_listing_body(
 ) -> Vec<u8> {
     let mut out = String::new();
     if is_json(content_type) {
-        out.push('[');
-        for (i, e) in entries.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            match e {
-                ListingEntry::Subdir(d) => {
-                    out.push_str("{\"subdir\": ");
-                    json_str(&mut out, d);
-                    out.push('}');
-                }
-                ListingEntry::Item(c) => {
-                    out.push_str("{\"name\": ");
-                    json_str(&mut out, &c.name);
-                    let _ = write!(
-                        out,
-                        ", \"count\": {}, \"bytes\": {}, \"last_modified\": ",
-                        c.object_count, c.bytes_used
-                    );
-                    json_str(&mut out, &c.put_timestamp.isoformat());
-                    out.push('}');
-                }
-            }
-        }
-        out.push(']');
+        json_listing(&mut out, entries);
     } else if is_xml(content_type) {
         out.push_str(XML_DECL);
         out.push_str("<account name=\"");
@@ -296,14 +315,7 @@ pub fn account_listing_body(
         }
         out.push_str("</account>");
     } else {
-        for e in entries {
-            let name = match e {
-                ListingEntry::Subdir(d) => d,
-                ListingEntry::Item(c) => &c.name,
-            };
-            out.push_str(name);
-            out.push('\n');
-        }
+        plain_listing(&mut out, entries);
     }
     out.into_bytes()
 }
