@@ -7,12 +7,14 @@ mod data;
 mod discovery;
 mod error;
 mod images;
+mod keystone;
 mod router;
 pub use server_runtime as runtime;
 mod wire;
 
 pub use auth::{Authenticator, StaticAuthenticator};
 pub use error::ApiError;
+pub use keystone::{caller_of, KeystoneAuthenticator};
 pub use router::{router, AppState};
 
 #[cfg(test)]
