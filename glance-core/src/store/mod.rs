@@ -1,5 +1,6 @@
 //! Image data stores: the [`ImageStore`] trait, its filesystem and
-//! in-memory backends, and its conformance suite.
+//! in-memory backends, the remote Swift, S3 and HTTP backends (feature
+//! `remote-stores`, on by default), and its conformance suite.
 
 use std::fmt;
 
@@ -14,10 +15,18 @@ pub mod conformance;
 pub mod fs;
 mod hashing;
 pub mod memory;
+#[cfg(feature = "remote-stores")]
+pub(crate) mod remote;
+#[cfg(feature = "remote-stores")]
+pub mod swift;
 
 pub use fs::{FsImageStore, FsImageStoreConfig};
 pub use hashing::{ImageHasher, ImageHashes};
 pub use memory::MemoryImageStore;
+#[cfg(feature = "remote-stores")]
+pub use remote::Secret;
+#[cfg(feature = "remote-stores")]
+pub use swift::{SwiftAuthConfig, SwiftImageStore, SwiftStoreConfig};
 
 /// Optional features of a store, reported up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
