@@ -18,6 +18,8 @@ pub mod memory;
 #[cfg(feature = "remote-stores")]
 pub(crate) mod remote;
 #[cfg(feature = "remote-stores")]
+pub mod s3;
+#[cfg(feature = "remote-stores")]
 pub mod swift;
 
 pub use fs::{FsImageStore, FsImageStoreConfig};
@@ -25,6 +27,8 @@ pub use hashing::{ImageHasher, ImageHashes};
 pub use memory::MemoryImageStore;
 #[cfg(feature = "remote-stores")]
 pub use remote::Secret;
+#[cfg(feature = "remote-stores")]
+pub use s3::{S3Addressing, S3ImageStore, S3StoreConfig};
 #[cfg(feature = "remote-stores")]
 pub use swift::{SwiftAuthConfig, SwiftImageStore, SwiftStoreConfig};
 
