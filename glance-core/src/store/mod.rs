@@ -14,6 +14,8 @@ use crate::stream::ByteStream;
 pub mod conformance;
 pub mod fs;
 mod hashing;
+#[cfg(feature = "remote-stores")]
+pub mod http;
 pub mod memory;
 #[cfg(feature = "remote-stores")]
 pub(crate) mod remote;
@@ -24,6 +26,8 @@ pub mod swift;
 
 pub use fs::{FsImageStore, FsImageStoreConfig};
 pub use hashing::{ImageHasher, ImageHashes};
+#[cfg(feature = "remote-stores")]
+pub use http::HttpImageStore;
 pub use memory::MemoryImageStore;
 #[cfg(feature = "remote-stores")]
 pub use remote::Secret;
