@@ -13,6 +13,8 @@ use crate::error::Error;
 /// | `postgres://…` or `postgresql://…` | PostgreSQL (libpq URL) |
 /// | `sqlite:PATH`, `sqlite://PATH` or a plain `PATH` | an SQLite file |
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "String"))]
 pub enum Location {
     /// In memory.
     Memory,
@@ -58,6 +60,14 @@ impl fmt::Display for Location {
             Self::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
             Self::Postgres(u) => u.fmt(f),
         }
+    }
+}
+
+impl TryFrom<String> for Location {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::parse(&s)
     }
 }
 

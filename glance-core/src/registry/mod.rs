@@ -7,7 +7,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sql_support::Location;
 
 use crate::error::{from_sql, run_blocking, Result};
 use crate::image::Image;
@@ -25,7 +24,7 @@ pub use list::{ListOptions, SortDir, SortKey};
 pub use memory::MemoryImageRegistry;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresImageRegistry;
-pub use sql_support::PgUrl;
+pub use sql_support::{Location, PgUrl};
 pub use sqlite::SqliteImageRegistry;
 
 /// Opens the registry a config string names:
@@ -42,7 +41,13 @@ pub use sqlite::SqliteImageRegistry;
 /// `Error::Unavailable` when the database server cannot be reached. Error
 /// messages and `Debug` output never show a URL's password.
 pub async fn open(location: &str) -> Result<Arc<dyn ImageRegistry>> {
-    match Location::parse(location).map_err(|e| from_sql("location", e))? {
+    open_location(&Location::parse(location).map_err(|e| from_sql("location", e))?).await
+}
+
+/// [`open`] for a location already parsed (e.g. by a config loader: it
+/// deserializes from the same strings).
+pub async fn open_location(location: &Location) -> Result<Arc<dyn ImageRegistry>> {
+    match location.clone() {
         Location::Memory => Ok(Arc::new(MemoryImageRegistry::new())),
         Location::Sqlite(path) => Ok(Arc::new(
             run_blocking("sqlite", move || SqliteImageRegistry::open(path)).await?,

@@ -9,7 +9,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sql_support::Location;
 
 use crate::error::{from_sql, Result};
 use crate::ids::{DomainId, ProjectId, RoleId, TokenId, UserId};
@@ -26,7 +25,7 @@ pub mod sqlite;
 pub use memory::MemoryIdentityBackend;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresIdentityBackend;
-pub use sql_support::PgUrl;
+pub use sql_support::{Location, PgUrl};
 pub use sqlite::SqliteIdentityBackend;
 
 /// Opens the backend a config string names:
@@ -43,7 +42,13 @@ pub use sqlite::SqliteIdentityBackend;
 /// `Error::Unavailable` when the database server cannot be reached. Error
 /// messages and `Debug` output never show a URL's password.
 pub async fn open(location: &str) -> Result<Arc<dyn IdentityBackend>> {
-    match Location::parse(location).map_err(|e| from_sql("location", e))? {
+    open_location(&Location::parse(location).map_err(|e| from_sql("location", e))?).await
+}
+
+/// [`open`] for a location already parsed (e.g. by a config loader: it
+/// deserializes from the same strings).
+pub async fn open_location(location: &Location) -> Result<Arc<dyn IdentityBackend>> {
+    match location.clone() {
         Location::Memory => Ok(Arc::new(MemoryIdentityBackend::new())),
         Location::Sqlite(path) => Ok(Arc::new(SqliteIdentityBackend::open(path).await?)),
         #[cfg(feature = "postgres")]
