@@ -18,6 +18,7 @@ mod list;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod sql_list;
 pub mod sqlite;
 
 pub use list::{ListOptions, SortDir, SortKey};

@@ -1,5 +1,5 @@
 //! The PostgreSQL image registry: a pool of connections, schema migrations
-//! at open, listing done entirely in SQL (module `query`).
+//! at open, listing done entirely in SQL (module `sql_list`).
 //!
 //! Each image is a row with the columns listings filter and sort on, plus
 //! the whole record as JSON; members are rows of their own, removed with
@@ -10,9 +10,9 @@ use sql_support::pg::tokio_postgres::{self, GenericClient, Row};
 use sql_support::pg::{PgPool, PooledClient};
 use sql_support::PgUrl;
 
-mod query;
 mod schema;
 
+use super::sql_list::{self, Arg, Dialect};
 use super::{ImageRegistry, ListOptions};
 use crate::error::{from_sql, Error, Result};
 use crate::image::{Image, ImageId, ImageMember, ImageStatus, MemberStatus, ProjectId};
@@ -21,6 +21,20 @@ const BACKEND: &str = "postgres";
 
 fn pg_err(e: tokio_postgres::Error) -> Error {
     from_sql(BACKEND, sql_support::Error::Postgres(e))
+}
+
+fn params(args: &[Arg]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    args.iter()
+        .map(|a| -> &(dyn tokio_postgres::types::ToSql + Sync) {
+            match a {
+                Arg::Text(s) => s,
+                Arg::OptText(s) => s,
+                Arg::Int(i) => i,
+                Arg::Bool(b) => b,
+                Arg::Tags(t) => t,
+            }
+        })
+        .collect()
 }
 
 fn image_not_found(id: &ImageId) -> Error {
@@ -201,18 +215,17 @@ impl ImageRegistry for PostgresImageRegistry {
             .await
             .map_err(pg_err)?;
         if let Some(marker) = opts.marker {
-            let q = query::marker_check(opts, marker.to_string());
-            if tx
-                .query_opt(&q.sql, &q.params())
+            let q = sql_list::marker_check(Dialect::Postgres, opts, marker.to_string());
+            let found = tx
+                .query_opt(&q.sql, &params(&q.args))
                 .await
-                .map_err(pg_err)?
-                .is_none()
-            {
+                .map_err(pg_err)?;
+            if found.is_none() {
                 return Err(Error::invalid(format!("marker {marker} not found")));
             }
         }
-        let q = query::page(opts);
-        let rows = tx.query(&q.sql, &q.params()).await.map_err(pg_err)?;
+        let q = sql_list::page(Dialect::Postgres, opts);
+        let rows = tx.query(&q.sql, &params(&q.args)).await.map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
         rows.iter()
             .map(|r| from_json(r.try_get(0).map_err(pg_err)?))

@@ -1,33 +1,99 @@
-//! `list` as one SQL query: filters, the visibility policy, sort keys and
-//! keyset paging after the marker, so the database does the work with its
-//! indexes. It orders exactly as [`crate::registry::list`] does in memory:
-//! `NULL` sorts before any value, text sorts bytewise, and the id breaks
-//! ties in the direction of the last key.
-
-use sql_support::pg::tokio_postgres::types::ToSql;
+//! `list` as one SQL query for the SQL registries: filters, the visibility
+//! policy, sort keys and keyset paging after the marker, so the database
+//! does the work with its indexes. It orders exactly as [`super::list`]
+//! does in memory: `NULL` sorts before any value, text sorts bytewise, and
+//! the id breaks ties in the direction of the last key.
+//!
+//! Both databases get the same query shape over an `images` table with one
+//! column per filter and sort key, and a members table; only placeholders,
+//! tag containment and null-safe equality are spelled per [`Dialect`].
 
 use crate::image::access::{MemberStatusFilter, VisibilityFilter};
 use crate::registry::{ListOptions, SortDir, SortKey};
 
-/// A query text and its parameters (`$1`, `$2`, … in order).
-#[derive(Debug, Default)]
-pub(super) struct Query {
-    pub(super) sql: String,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
+/// Which database the SQL is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `$n` placeholders, `tags TEXT[]`, table `image_members`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres,
+    /// `?n` placeholders, `tags` as a JSON array, table `members`.
+    Sqlite,
+}
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    /// Text.
+    Text(String),
+    /// Text or `NULL`.
+    OptText(Option<String>),
+    /// An integer.
+    Int(i64),
+    /// A flag.
+    Bool(bool),
+    /// A list of tags (PostgreSQL `TEXT[]`; SQLite gets JSON text instead).
+    Tags(Vec<String>),
+}
+
+/// A query text and its parameters (numbered from 1, in order).
+#[derive(Debug)]
+pub(crate) struct Query {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Arg>,
+    dialect: Dialect,
 }
 
 impl Query {
-    /// Adds a parameter; returns its placeholder.
-    fn bind(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
-        self.params.push(Box::new(v));
-        format!("${}", self.params.len())
+    fn new(dialect: Dialect, sql: &str) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            args: Vec::new(),
+            dialect,
+        }
     }
 
-    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params
-            .iter()
-            .map(|p| &**p as &(dyn ToSql + Sync))
-            .collect()
+    /// Adds a parameter; returns its placeholder.
+    fn bind(&mut self, v: Arg) -> String {
+        self.args.push(v);
+        match self.dialect {
+            Dialect::Postgres => format!("${}", self.args.len()),
+            Dialect::Sqlite => format!("?{}", self.args.len()),
+        }
+    }
+
+    fn text(&mut self, s: impl Into<String>) -> String {
+        self.bind(Arg::Text(s.into()))
+    }
+
+    fn members(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "image_members",
+            Dialect::Sqlite => "members",
+        }
+    }
+
+    fn same(&self, a: &str, b: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("{a} IS NOT DISTINCT FROM {b}"),
+            Dialect::Sqlite => format!("{a} IS {b}"),
+        }
+    }
+
+    fn has_tags(&mut self, tags: &[String]) -> String {
+        match self.dialect {
+            Dialect::Postgres => {
+                format!("i.tags @> {}::TEXT[]", self.bind(Arg::Tags(tags.to_vec())))
+            }
+            Dialect::Sqlite => {
+                let json = serde_json::Value::from(tags.to_vec()).to_string();
+                let want = self.text(json);
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM json_each({want}) w \
+                     WHERE w.value NOT IN (SELECT value FROM json_each(i.tags)))"
+                )
+            }
+        }
     }
 }
 
@@ -68,27 +134,27 @@ fn from_where(q: &mut Query, opts: &ListOptions) {
         .as_ref()
         .and_then(|c| c.project.as_ref())
         .map(|p| p.as_str().to_owned());
-    let p = q.bind(project);
+    let p = q.bind(Arg::OptText(project));
     let mut w = vec![];
     match opts.status {
-        Some(s) => w.push(format!("i.status = {}", q.bind(s.as_str()))),
+        Some(s) => w.push(format!("i.status = {}", q.text(s.as_str()))),
         None => w.push("i.status <> 'deleted'".to_owned()),
     }
     if let Some(o) = &opts.owner {
-        w.push(format!("i.owner = {}", q.bind(o.as_str().to_owned())));
+        w.push(format!("i.owner = {}", q.text(o.as_str())));
     }
     if let Some(n) = &opts.name {
-        w.push(format!("i.name = {}", q.bind(n.clone())));
+        w.push(format!("i.name = {}", q.text(n.clone())));
     }
     if !opts.tags.is_empty() {
-        w.push(format!("i.tags @> {}::TEXT[]", q.bind(opts.tags.clone())));
+        w.push(q.has_tags(&opts.tags));
     }
     w.push(format!(
         "i.os_hidden = {}",
-        q.bind(opts.os_hidden.unwrap_or(false))
+        q.bind(Arg::Bool(opts.os_hidden.unwrap_or(false)))
     ));
     if let VisibilityFilter::Only(v) = opts.visibility {
-        w.push(format!("i.visibility = {}", q.bind(v.as_str())));
+        w.push(format!("i.visibility = {}", q.text(v.as_str())));
     }
     // The policy of `access::is_listed`, as SQL.
     if let Some(caller) = &opts.caller {
@@ -103,40 +169,35 @@ fn from_where(q: &mut Query, opts: &ListOptions) {
             }
             let member = match opts.member_status {
                 MemberStatusFilter::All => "m.status IS NOT NULL".to_owned(),
-                MemberStatusFilter::Only(s) => format!("m.status = {}", q.bind(s.as_str())),
+                MemberStatusFilter::Only(s) => format!("m.status = {}", q.text(s.as_str())),
             };
             any.push(format!("(i.visibility = 'shared' AND {member})"));
             w.push(format!("({})", any.join(" OR ")));
         }
     }
+    let members = q.members();
     q.sql.push_str(&format!(
-        " FROM images i LEFT JOIN image_members m ON m.image_id = i.id AND m.member = {p} \
+        " FROM images i LEFT JOIN {members} m ON m.image_id = i.id AND m.member = {p} \
          WHERE {}",
         w.join(" AND ")
     ));
 }
 
 /// Whether an image of `opts`' listing has the id `marker`: `SELECT 1 …`.
-pub(super) fn marker_check(opts: &ListOptions, marker: String) -> Query {
-    let mut q = Query {
-        sql: "SELECT 1".to_owned(),
-        ..Query::default()
-    };
+pub(crate) fn marker_check(dialect: Dialect, opts: &ListOptions, marker: String) -> Query {
+    let mut q = Query::new(dialect, "SELECT 1");
     from_where(&mut q, opts);
-    let m = q.bind(marker);
+    let m = q.text(marker);
     q.sql.push_str(&format!(" AND i.id = {m}"));
     q
 }
 
 /// The page `opts` asks for: `SELECT i.body …` in listing order.
-pub(super) fn page(opts: &ListOptions) -> Query {
-    let mut q = Query {
-        sql: "SELECT i.body".to_owned(),
-        ..Query::default()
-    };
+pub(crate) fn page(dialect: Dialect, opts: &ListOptions) -> Query {
+    let mut q = Query::new(dialect, "SELECT i.body");
     let keys = sort_keys(opts);
     if let Some(marker) = opts.marker {
-        let m = q.bind(marker.to_string());
+        let m = q.text(marker.to_string());
         q.sql = format!("WITH mk AS (SELECT * FROM images WHERE id = {m}) {}", q.sql);
         from_where(&mut q, opts);
         // Rows after the marker: equal on the first j keys, after it on key j.
@@ -146,7 +207,7 @@ pub(super) fn page(opts: &ListOptions) -> Query {
                 .iter()
                 .map(|&(k, _)| {
                     let c = column(k);
-                    format!("i.{c} IS NOT DISTINCT FROM (SELECT {c} FROM mk)")
+                    q.same(&format!("i.{c}"), &format!("(SELECT {c} FROM mk)"))
                 })
                 .collect();
             let c = column(key);
@@ -175,7 +236,7 @@ pub(super) fn page(opts: &ListOptions) -> Query {
         .collect();
     q.sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     if let Some(limit) = opts.limit {
-        let l = q.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let l = q.bind(Arg::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
         q.sql.push_str(&format!(" LIMIT {l}"));
     }
     q
