@@ -79,6 +79,15 @@ if [ "${SKIP_PYTHON:-0}" != 1 ]; then
 fi
 # --- end python venv and moto S3 ---------------------------------------------
 
+# --- PostgreSQL for the PostgreSQL backend tests (identity, glance) --------
+# A private cluster on 127.0.0.1:55432, stopped on exit; exports
+# FERROSTACK_PG_URL and FERROSTACK_REQUIRE_SERVICES=1. See scripts/postgres.sh.
+phase "postgresql (private cluster)"
+# shellcheck source=scripts/postgres.sh
+source "$ROOT/scripts/postgres.sh"
+start_test_postgres
+# --- end PostgreSQL ----------------------------------------------------------
+
 phase "unit, property and handler tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"

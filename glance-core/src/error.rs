@@ -149,3 +149,34 @@ where
         .await
         .map_err(|e| Error::backend(backend, e))?
 }
+
+/// Maps a failure of the shared SQL layer onto our kinds: unique violations
+/// are `AlreadyExists`, dangling references `NotFound`, lost connections and
+/// serialization failures `Unavailable`, bad locations, credentials and
+/// schema versions `InvalidConfig`, the rest `Backend`.
+pub(crate) fn from_sql(backend: &'static str, e: sql_support::Error) -> Error {
+    use sql_support::Failure;
+    match e.failure() {
+        Failure::UniqueViolation(constraint) => {
+            Error::already_exists(constraint.unwrap_or_else(|| "row".to_owned()))
+        }
+        Failure::ForeignKeyViolation => Error::not_found("referenced row"),
+        Failure::Retryable => Error::Unavailable {
+            reason: format!("{backend} database: {}", chain(&e)),
+        },
+        Failure::Config => Error::config(format!("{backend} database: {}", chain(&e))),
+        _ => Error::backend(backend, e),
+    }
+}
+
+/// `e` and its sources, joined with `: `.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}

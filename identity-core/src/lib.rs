@@ -3,7 +3,8 @@
 //!
 //! The crate holds domains, projects, users, roles and role assignments
 //! ([`model`]), their storage behind the object-safe [`IdentityBackend`]
-//! trait (in memory or SQLite, [`backend`]), and the behaviour in
+//! trait (in memory, SQLite or PostgreSQL, picked from one location string
+//! by [`backend::open`]), and the behaviour in
 //! [`IdentityService`]: bootstrap, password and token authentication with
 //! project, domain or no scope, token validation, expiry and revocation,
 //! EC2 credentials and the service [`Catalog`] returned with tokens.
@@ -66,6 +67,8 @@ pub mod service;
 pub mod time;
 pub mod validator;
 
+#[cfg(feature = "postgres")]
+pub use backend::PostgresIdentityBackend;
 pub use backend::{IdentityBackend, MemoryIdentityBackend, SqliteIdentityBackend};
 pub use catalog::{Catalog, CatalogService, Endpoint, Interface};
 pub use error::{BoxError, Error, Result};

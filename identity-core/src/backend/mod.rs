@@ -6,10 +6,11 @@
 //! [`IdentityService`](crate::service::IdentityService).
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{from_sql, Result};
 use crate::ids::{DomainId, ProjectId, RoleId, TokenId, UserId};
 use crate::model::{
     AssignmentFilter, Domain, Ec2Credential, Project, Role, RoleAssignment, Token, User,
@@ -17,10 +18,47 @@ use crate::model::{
 use crate::time::Timestamp;
 
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 pub use memory::MemoryIdentityBackend;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresIdentityBackend;
+pub use sql_support::{Location, PgUrl};
 pub use sqlite::SqliteIdentityBackend;
+
+/// Opens the backend a config string names:
+///
+/// | `location` | backend |
+/// |---|---|
+/// | `memory:` or `:memory:` | [`MemoryIdentityBackend`] |
+/// | `postgres://…` or `postgresql://…` | `PostgresIdentityBackend` (feature `postgres`) |
+/// | `sqlite:PATH` or a plain `PATH` | [`SqliteIdentityBackend`] |
+///
+/// Opening migrates the schema. `Error::InvalidConfig` for a malformed
+/// location, an unknown scheme, a PostgreSQL URL in a build without the
+/// `postgres` feature, bad credentials or a schema newer than this build;
+/// `Error::Unavailable` when the database server cannot be reached. Error
+/// messages and `Debug` output never show a URL's password.
+pub async fn open(location: &str) -> Result<Arc<dyn IdentityBackend>> {
+    open_location(&Location::parse(location).map_err(|e| from_sql("location", e))?).await
+}
+
+/// [`open`] for a location already parsed (e.g. by a config loader: it
+/// deserializes from the same strings).
+pub async fn open_location(location: &Location) -> Result<Arc<dyn IdentityBackend>> {
+    match location.clone() {
+        Location::Memory => Ok(Arc::new(MemoryIdentityBackend::new())),
+        Location::Sqlite(path) => Ok(Arc::new(SqliteIdentityBackend::open(path).await?)),
+        #[cfg(feature = "postgres")]
+        Location::Postgres(url) => Ok(Arc::new(PostgresIdentityBackend::connect(&url).await?)),
+        #[cfg(not(feature = "postgres"))]
+        Location::Postgres(url) => Err(crate::error::Error::config(format!(
+            "{url}: this build has no postgres backend (cargo feature `postgres`)"
+        ))),
+    }
+}
 
 /// Persists identity state. Shared across tasks; every method is atomic.
 ///
@@ -114,4 +152,48 @@ pub trait IdentityBackend: Send + Sync + fmt::Debug + 'static {
     /// Deletes tokens (revoked or not) that expire at or before `before`;
     /// returns how many.
     async fn purge_tokens(&self, before: Timestamp) -> Result<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open;
+    use crate::error::Error;
+
+    #[tokio::test]
+    async fn open_dispatches_on_location() {
+        assert_eq!(open("memory:").await.unwrap().name(), "memory");
+        assert_eq!(open(":memory:").await.unwrap().name(), "memory");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.db");
+        let b = open(&format!("sqlite:{}", file.display())).await.unwrap();
+        assert_eq!(b.name(), "sqlite");
+        assert!(file.exists());
+        let plain = dir.path().join("b.db");
+        assert_eq!(
+            open(plain.to_str().unwrap()).await.unwrap().name(),
+            "sqlite"
+        );
+        for bad in ["", "mysql://h/db"] {
+            let err = open(bad).await.unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig { .. }), "{bad}: {err:?}");
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn open_postgres_url() {
+        // Nothing listens on port 1: the URL is recognised, the server is not there.
+        let err = open("postgresql://u:hunter2@127.0.0.1:1/db?connect_timeout=2")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("hunter2"));
+        let Some(db) =
+            sql_support::testkit::TestDatabase::create("identity open_postgres_url").await
+        else {
+            return;
+        };
+        let b = open(db.url().expose()).await.unwrap();
+        assert_eq!(b.name(), "postgres");
+    }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use glance_core::registry::Location;
 use serde::Deserialize;
 
 fn default_bind() -> SocketAddr {
@@ -23,6 +24,10 @@ pub struct Config {
     pub bind: SocketAddr,
     /// The SQLite registry file; an in-memory registry without it.
     pub sqlite_path: Option<PathBuf>,
+    /// The registry location, overriding `sqlite_path`: `memory:`,
+    /// `sqlite:PATH` or a path, or `postgres://user:password@host/db`.
+    /// Its `Debug` hides the password.
+    pub registry: Option<Location>,
     /// The filesystem store directory; an in-memory store without it.
     pub store_dir: Option<PathBuf>,
     /// The base URL in version links; taken from `Host` without it.
@@ -69,7 +74,7 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{Config, Location};
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
@@ -80,5 +85,8 @@ mod tests {
         assert_eq!(c.tokens.len(), 1);
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(Config::parse("bogus = 1").is_err());
+        let c = Config::parse("registry = \"postgres://g:s3cret@db/glance\"").unwrap();
+        assert!(matches!(c.registry, Some(Location::Postgres(_))));
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 }

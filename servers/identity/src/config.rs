@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
+use identity_core::backend::Location;
 use identity_core::service::BootstrapConfig;
 use serde::Deserialize;
 
@@ -30,9 +31,11 @@ pub struct ServerConfig {
     /// Listen address (default `127.0.0.1:5000`).
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
-    /// SQLite file, or `:memory:` for a throw-away in-memory store.
+    /// Where identity state lives: `memory:` (or `:memory:`, the default),
+    /// `sqlite:PATH` or a plain path, or `postgres://user:password@host/db`.
+    /// Its `Debug` hides the password.
     #[serde(default = "default_database")]
-    pub database: String,
+    pub database: Location,
     /// Base URL clients reach this server at (default `http://{bind}`).
     #[serde(default)]
     pub public_url: Option<String>,
@@ -52,8 +55,8 @@ pub struct ServerConfig {
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 5000))
 }
-fn default_database() -> String {
-    ":memory:".to_owned()
+fn default_database() -> Location {
+    Location::Memory
 }
 fn default_ttl() -> u64 {
     3600
@@ -108,11 +111,30 @@ mod tests {
              [[catalog]]\ntype = \"compute\"\nname = \"nova\"\nurl = \"http://h:8774/v2.1\"\n",
         )
         .unwrap();
-        assert_eq!(cfg.database, ":memory:");
+        assert_eq!(cfg.database, Location::Memory);
         assert_eq!(cfg.public_url(), "http://0.0.0.0:5001");
         assert_eq!(cfg.catalog.len(), 1);
         assert!(ServerConfig::parse("bogus = 1\n[bootstrap]\nadmin_password = \"pw\"\n").is_err());
         assert!(ServerConfig::parse("[bootstrap]\nadmin_password = \"\"\n").is_err());
         assert!(!format!("{cfg:?}").contains("\"pw\""));
+    }
+
+    #[test]
+    fn database_is_a_location_with_its_password_hidden() {
+        let cfg = ServerConfig::parse(
+            "database = \"postgres://ks:s3cret@db/keystone\"\n[bootstrap]\nadmin_password = \"pw\"\n",
+        )
+        .unwrap();
+        assert!(matches!(cfg.database, Location::Postgres(_)));
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+        let cfg = ServerConfig::parse(
+            "database = \"/var/lib/ks.db\"\n[bootstrap]\nadmin_password = \"pw\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.database, Location::Sqlite("/var/lib/ks.db".into()));
+        assert!(ServerConfig::parse(
+            "database = \"mysql://h/x\"\n[bootstrap]\nadmin_password = \"pw\"\n"
+        )
+        .is_err());
     }
 }

@@ -1,53 +1,33 @@
 //! The SQLite image registry: one database file (or memory), blocking
 //! calls on tokio's blocking pool.
 //!
-//! Each image is a row with the columns listings filter on and the whole
-//! record as JSON; members are rows of their own. Listing filters by
-//! status, owner and name in SQL, then applies the shared policy, sort and
-//! paging ([`super::list`]) so every backend orders alike.
+//! Each image is a row with a column for every filter and sort key plus the
+//! whole record as JSON; members are rows of their own. Listing runs in SQL
+//! (the query of `sql_list`, shared with PostgreSQL), ordering exactly as
+//! the in-memory registry does.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 mod rows;
+mod schema;
 
 use rows::{
     db_err, from_json, image_exists, image_not_found, load, member_from_row, member_not_found,
-    store_tags, to_i64, to_json, to_member,
+    to_i64, to_member, values, write,
 };
 
-use super::list::{select, ListOptions};
-use super::ImageRegistry;
+use super::sql_list::{self, Dialect};
+use super::{ImageRegistry, ListOptions};
 use crate::error::{run_blocking, Error, Result};
 use crate::image::{Image, ImageId, ImageMember, ImageStatus, MemberStatus, ProjectId};
 
 const BACKEND: &str = "sqlite";
-/// The schema this code writes; opening a newer database fails.
-pub const SCHEMA_VERSION: i64 = 1;
 
-const SCHEMA: &str = "
-CREATE TABLE images (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    owner TEXT,
-    name TEXT,
-    body TEXT NOT NULL
-);
-CREATE INDEX images_owner ON images(owner);
-CREATE TABLE members (
-    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    member TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (image_id, member)
-);
-CREATE INDEX members_member ON members(member);
-";
+pub use schema::SCHEMA_VERSION;
 
 /// Image records in SQLite.
 #[derive(Debug, Clone)]
@@ -72,29 +52,7 @@ impl SqliteImageRegistry {
             "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;",
         )
         .map_err(db_err)?;
-        let tx = conn.transaction().map_err(db_err)?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .map_err(db_err)?;
-        let version: Option<i64> = tx
-            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-            .map_err(db_err)?;
-        match version {
-            None => {
-                tx.execute_batch(SCHEMA).map_err(db_err)?;
-                tx.execute(
-                    "INSERT INTO schema_version (version) VALUES (?1)",
-                    [SCHEMA_VERSION],
-                )
-                .map_err(db_err)?;
-            }
-            Some(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(Error::config(format!(
-                    "registry schema version {v} is not {SCHEMA_VERSION}"
-                )))
-            }
-        }
-        tx.commit().map_err(db_err)?;
+        schema::migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -125,24 +83,9 @@ impl ImageRegistry for SqliteImageRegistry {
 
     async fn create(&self, image: &Image) -> Result<()> {
         let image = image.clone();
-        self.with(move |c| {
-            let n = c
-                .execute(
-                    "INSERT OR IGNORE INTO images (id, status, owner, name, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        image.id.to_string(),
-                        image.status.as_str(),
-                        image.owner.as_ref().map(|o| o.as_str()),
-                        image.name,
-                        to_json(&image)?
-                    ],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(Error::already_exists(format!("image {}", image.id)));
-            }
-            Ok(())
+        self.with(move |c| match write(c, &image, None)? {
+            0 => Err(Error::already_exists(format!("image {}", image.id))),
+            _ => Ok(()),
         })
         .await
     }
@@ -155,54 +98,26 @@ impl ImageRegistry for SqliteImageRegistry {
     async fn list(&self, opts: &ListOptions) -> Result<Vec<Image>> {
         let opts = opts.clone();
         self.with(move |c| {
-            let mut sql = String::from("SELECT body FROM images WHERE 1 = 1");
-            let mut args: Vec<String> = Vec::new();
-            match opts.status {
-                Some(s) => {
-                    args.push(s.as_str().into());
-                    sql.push_str(&format!(" AND status = ?{}", args.len()));
+            // One snapshot for the marker check and the page.
+            let tx = c.transaction().map_err(db_err)?;
+            if let Some(marker) = opts.marker {
+                let q = sql_list::marker_check(Dialect::Sqlite, &opts, marker.to_string());
+                let found = tx
+                    .query_row(&q.sql, params_from_iter(values(&q.args)), |_| Ok(()))
+                    .optional()
+                    .map_err(db_err)?;
+                if found.is_none() {
+                    return Err(Error::invalid(format!("marker {marker} not found")));
                 }
-                None => sql.push_str(" AND status != 'deleted'"),
             }
-            if let Some(o) = &opts.owner {
-                args.push(o.to_string());
-                sql.push_str(&format!(" AND owner = ?{}", args.len()));
-            }
-            if let Some(n) = &opts.name {
-                args.push(n.clone());
-                sql.push_str(&format!(" AND name = ?{}", args.len()));
-            }
-            let mut stmt = c.prepare(&sql).map_err(db_err)?;
+            let q = sql_list::page(Dialect::Sqlite, &opts);
+            let mut stmt = tx.prepare(&q.sql).map_err(db_err)?;
             let bodies = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                    r.get::<_, String>(0)
-                })
+                .query_map(params_from_iter(values(&q.args)), |r| r.get::<_, String>(0))
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<Vec<String>>>()
                 .map_err(db_err)?;
-            let images = bodies
-                .iter()
-                .map(|b| from_json(b))
-                .collect::<Result<Vec<_>>>()?;
-            let mut members = HashMap::new();
-            if let Some(project) = opts.caller.as_ref().and_then(|c| c.project.as_ref()) {
-                let mut stmt = c
-                    .prepare("SELECT image_id, status FROM members WHERE member = ?1")
-                    .map_err(db_err)?;
-                let rows = stmt
-                    .query_map([project.as_str()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .map_err(db_err)?;
-                for row in rows {
-                    let (id, status) = row.map_err(db_err)?;
-                    let bad = || Error::backend(BACKEND, "bad row in members table");
-                    let id: ImageId = id.parse().map_err(|_| bad())?;
-                    let status: MemberStatus = status.parse().map_err(|_| bad())?;
-                    members.insert(id, status);
-                }
-            }
-            select(images, &members, &opts)
+            bodies.iter().map(|b| from_json(b)).collect()
         })
         .await
     }
@@ -211,21 +126,7 @@ impl ImageRegistry for SqliteImageRegistry {
         let image = image.clone();
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
-            let n = tx
-                .execute(
-                    "UPDATE images SET status = ?3, owner = ?4, name = ?5, body = ?6
-                     WHERE id = ?1 AND status = ?2",
-                    params![
-                        image.id.to_string(),
-                        expected.as_str(),
-                        image.status.as_str(),
-                        image.owner.as_ref().map(|o| o.as_str()),
-                        image.name,
-                        to_json(&image)?
-                    ],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
+            if write(&tx, &image, Some(expected))? == 0 {
                 let cur = load(&tx, &image.id)?;
                 return Err(Error::conflict(format!(
                     "image {} is {}, expected {expected}",
@@ -370,10 +271,9 @@ impl ImageRegistry for SqliteImageRegistry {
         let (id, tag) = (*id, tag.to_string());
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
-            let image = load(&tx, &id)?;
-            let mut tags = image.tags.clone();
-            if tags.insert(tag) {
-                store_tags(&tx, image, tags)?;
+            let mut image = load(&tx, &id)?;
+            if image.tags.insert(tag) {
+                write(&tx, &image, Some(image.status))?;
             }
             tx.commit().map_err(db_err)
         })
@@ -384,12 +284,11 @@ impl ImageRegistry for SqliteImageRegistry {
         let (id, tag) = (*id, tag.to_string());
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
-            let image = load(&tx, &id)?;
-            let mut tags = image.tags.clone();
-            if !tags.remove(&tag) {
+            let mut image = load(&tx, &id)?;
+            if !image.tags.remove(&tag) {
                 return Err(Error::not_found(format!("tag {tag} of image {id}")));
             }
-            store_tags(&tx, image, tags)?;
+            write(&tx, &image, Some(image.status))?;
             tx.commit().map_err(db_err)
         })
         .await

@@ -1,12 +1,12 @@
 //! Row conversion and small queries shared by the registry's methods.
 
-use std::collections::BTreeSet;
-
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use super::BACKEND;
 use crate::error::{Error, Result};
-use crate::image::{Image, ImageId, ImageMember, ProjectId};
+use crate::image::{Image, ImageId, ImageMember, ImageStatus, ProjectId};
+use crate::registry::sql_list::Arg;
 
 pub(super) fn db_err(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
@@ -86,12 +86,66 @@ pub(super) fn image_exists(c: &Connection, id: &ImageId) -> Result<bool> {
     .map_err(db_err)
 }
 
-pub(super) fn store_tags(c: &Connection, mut image: Image, tags: BTreeSet<String>) -> Result<()> {
-    image.tags = tags;
-    c.execute(
-        "UPDATE images SET body = ?2 WHERE id = ?1",
-        params![image.id.to_string(), to_json(&image)?],
-    )
-    .map_err(db_err)?;
-    Ok(())
+/// Writes every column of `image`: an insert (nothing when the id is
+/// taken) without `expected`, else an update guarded by the stored status.
+/// Returns the rows changed.
+pub(super) fn write(c: &Connection, image: &Image, expected: Option<ImageStatus>) -> Result<usize> {
+    let tags = serde_json::to_string(&image.tags).map_err(|e| Error::backend(BACKEND, e))?;
+    let id = image.id.to_string();
+    let owner = image.owner.as_ref().map(|o| o.as_str());
+    let disk_format = image.disk_format.map(|f| f.as_str());
+    let container_format = image.container_format.map(|f| f.as_str());
+    let size = image.size.map(to_i64).transpose()?;
+    let (min_disk, min_ram) = (to_i64(image.min_disk)?, to_i64(image.min_ram)?);
+    let (created, updated) = (to_i64(image.created_at)?, to_i64(image.updated_at)?);
+    let body = to_json(image)?;
+    let (status, visibility) = (image.status.as_str(), image.visibility.as_str());
+    let expected = expected.map(ImageStatus::as_str);
+    let mut values: Vec<&dyn ToSql> = vec![
+        &id,
+        &status,
+        &visibility,
+        &image.os_hidden,
+        &owner,
+        &image.name,
+        &disk_format,
+        &container_format,
+        &size,
+        &min_disk,
+        &min_ram,
+        &created,
+        &updated,
+        &tags,
+        &body,
+    ];
+    let sql = match &expected {
+        None => {
+            "INSERT OR IGNORE INTO images (id, status, visibility, os_hidden, owner, name,
+                 disk_format, container_format, size, min_disk, min_ram, created_at,
+                 updated_at, tags, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        }
+        Some(s) => {
+            values.push(s);
+            "UPDATE images SET status = ?2, visibility = ?3, os_hidden = ?4, owner = ?5,
+                 name = ?6, disk_format = ?7, container_format = ?8, size = ?9,
+                 min_disk = ?10, min_ram = ?11, created_at = ?12, updated_at = ?13,
+                 tags = ?14, body = ?15
+             WHERE id = ?1 AND status = ?16"
+        }
+    };
+    c.execute(sql, &*values).map_err(db_err)
+}
+
+/// The bound values of a listing query.
+pub(super) fn values(args: &[Arg]) -> Vec<Value> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Text(s) => Value::Text(s.clone()),
+            Arg::OptText(s) => s.clone().map_or(Value::Null, Value::Text),
+            Arg::Int(i) => Value::Integer(*i),
+            Arg::Bool(b) => Value::Integer(i64::from(*b)),
+            Arg::Tags(t) => Value::Text(serde_json::Value::from(t.clone()).to_string()),
+        })
+        .collect()
 }

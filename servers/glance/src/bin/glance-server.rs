@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use glance_core::image::access::Caller;
-use glance_core::registry::{ImageRegistry, MemoryImageRegistry, SqliteImageRegistry};
+use glance_core::registry::Location;
 use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, MemoryImageStore};
 use glance_core::{ImageService, ProjectId, QuotaConfig};
 use glance_server::config::Config;
@@ -34,10 +34,14 @@ async fn main() -> anyhow::Result<()> {
     let config =
         Config::parse(&text).with_context(|| format!("bad config {}", args.config.display()))?;
 
-    let registry: Arc<dyn ImageRegistry> = match &config.sqlite_path {
-        Some(p) => Arc::new(SqliteImageRegistry::open(p).context("cannot open the registry")?),
-        None => Arc::new(MemoryImageRegistry::new()),
+    let location = match (&config.registry, &config.sqlite_path) {
+        (Some(l), _) => l.clone(),
+        (None, Some(p)) => Location::Sqlite(p.clone()),
+        (None, None) => Location::Memory,
     };
+    let registry = glance_core::registry::open_location(&location)
+        .await
+        .with_context(|| format!("cannot open the registry {location}"))?;
     let (store, store_id): (Arc<dyn ImageStore>, &str) = match &config.store_dir {
         Some(dir) => (
             Arc::new(

@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use identity_core::{
-    Catalog, IdentityBackend, IdentityConfig, IdentityService, MemoryIdentityBackend,
-    SqliteIdentityBackend,
-};
+use identity_core::{Catalog, IdentityConfig, IdentityService};
 use identity_server::config::ServerConfig;
 use identity_server::{router, AppState};
 use server_runtime::{bind, init_tracing, shutdown_signal, RunningServer};
@@ -31,15 +28,10 @@ async fn main() -> anyhow::Result<()> {
     let cfg = ServerConfig::load(&args.config)?;
     let public_url = cfg.public_url();
 
-    let backend: Arc<dyn IdentityBackend> = if cfg.database == ":memory:" {
-        Arc::new(MemoryIdentityBackend::new())
-    } else {
-        Arc::new(
-            SqliteIdentityBackend::open(&cfg.database)
-                .await
-                .with_context(|| format!("cannot open database {}", cfg.database))?,
-        )
-    };
+    // `Location`'s Display hides a URL's password.
+    let backend = identity_core::backend::open_location(&cfg.database)
+        .await
+        .with_context(|| format!("cannot open database {}", cfg.database))?;
     let mut catalog = Catalog::new();
     let identity_url = format!("{}/v3", public_url.trim_end_matches('/'));
     catalog.register_all("identity", "keystone", &cfg.region, &identity_url);

@@ -21,7 +21,12 @@ pub async fn run_all(r: &dyn ImageRegistry) {
     list_filters_sorts_and_pages(r).await;
     clear(r).await;
     list_applies_visibility_policy(r).await;
+    clear(r).await;
+    reference::list_matches_reference(r).await;
 }
+
+mod reference;
+pub use reference::list_matches_reference;
 
 fn p(s: &str) -> ProjectId {
     ProjectId::new(s).unwrap()
@@ -31,7 +36,7 @@ fn image(owner: &str, created_at: u64) -> Image {
     Image::new(ImageId::new_v4(), Some(p(owner)), created_at)
 }
 
-async fn clear(r: &dyn ImageRegistry) {
+pub(super) async fn clear(r: &dyn ImageRegistry) {
     let all = ListOptions {
         status: None,
         ..ListOptions::default()
