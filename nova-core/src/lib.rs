@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bus;
 pub mod error;
 pub mod model;
 
