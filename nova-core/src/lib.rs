@@ -18,5 +18,6 @@
 pub mod bus;
 pub mod error;
 pub mod model;
+pub mod virt;
 
 pub use error::{BoxError, Error, Result};
