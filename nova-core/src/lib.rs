@@ -18,6 +18,7 @@
 pub mod bus;
 pub mod error;
 pub mod model;
+pub mod scheduler;
 pub mod virt;
 
 pub use error::{BoxError, Error, Result};
