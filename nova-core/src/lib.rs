@@ -18,6 +18,7 @@
 pub mod bus;
 pub mod error;
 pub mod model;
+pub mod network;
 pub mod scheduler;
 pub mod virt;
 
