@@ -21,5 +21,6 @@ pub mod model;
 pub mod network;
 pub mod scheduler;
 pub mod virt;
+pub mod volume;
 
 pub use error::{BoxError, Error, Result};
