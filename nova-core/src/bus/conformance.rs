@@ -23,6 +23,7 @@ pub async fn run_all(bus: &dyn MessageBus) {
     casts_are_each_delivered_once(bus).await;
     cast_before_subscribe_is_kept(bus).await;
     dropped_consumer_gets_nothing(bus).await;
+    untaken_casts_of_a_dropped_consumer_are_redelivered(bus).await;
     call_gets_the_reply(bus).await;
     call_error_reply_is_remote_error(bus).await;
     call_times_out_without_consumer(bus).await;
@@ -111,6 +112,24 @@ pub async fn dropped_consumer_gets_nothing(bus: &dyn MessageBus) {
             .expect("every cast reaches the live consumer");
         assert_eq!(d.message.args, json!(i));
     }
+}
+
+/// Casts a consumer had not taken when it went away reach another one.
+pub async fn untaken_casts_of_a_dropped_consumer_are_redelivered(bus: &dyn MessageBus) {
+    let t = fresh("conf-requeue");
+    let first = bus.subscribe(&t).await.unwrap();
+    for i in 0..6 {
+        bus.cast(&t, Message::new("n", json!(i))).await.unwrap();
+    }
+    drop(first);
+    let mut second = bus.subscribe(&t).await.unwrap();
+    let mut got = BTreeSet::new();
+    for _ in 0..6 {
+        let d = next(&mut second).await.expect("requeued casts arrive");
+        got.insert(d.message.args.as_i64().unwrap());
+    }
+    assert_eq!(got, (0..6).collect::<BTreeSet<_>>());
+    nothing_more(&mut second, "second consumer").await;
 }
 
 fn serve_one(mut c: Consumer, reply: crate::Result<Value>) -> tokio::task::JoinHandle<Message> {

@@ -1,7 +1,9 @@
 //! [`InProcessBus`]: the message bus of one process, on tokio channels.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,7 +47,7 @@ impl TopicState {
 /// in a backlog), fanouts go to all. Cloning shares the bus.
 #[derive(Debug, Clone, Default)]
 pub struct InProcessBus {
-    topics: Arc<Mutex<HashMap<Topic, TopicState>>>,
+    topics: Arc<Topics>,
 }
 
 #[derive(Debug)]
@@ -127,9 +129,45 @@ impl MessageBus for InProcessBus {
                 t.dispatch(d);
             }
         }
-        let stream =
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
-        Ok(Box::pin(stream))
+        Ok(Box::pin(InProcessConsumer {
+            rx,
+            topic: topic.clone(),
+            topics: Arc::downgrade(&self.topics),
+        }))
+    }
+}
+
+type Topics = Mutex<HashMap<Topic, TopicState>>;
+
+/// One subscription. On drop, the casts and calls it had not yet taken go
+/// back to the topic (as a broker requeues unacknowledged messages).
+struct InProcessConsumer {
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    topic: Topic,
+    topics: Weak<Topics>,
+}
+
+impl futures::Stream for InProcessConsumer {
+    type Item = Delivery;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for InProcessConsumer {
+    fn drop(&mut self) {
+        self.rx.close();
+        let Some(topics) = self.topics.upgrade() else {
+            return;
+        };
+        let mut topics = topics.lock().unwrap_or_else(|p| p.into_inner());
+        let t = topics.entry(self.topic.clone()).or_default();
+        while let Ok(d) = self.rx.try_recv() {
+            if d.kind != DeliveryKind::Fanout {
+                t.dispatch(d);
+            }
+        }
     }
 }
 
