@@ -25,6 +25,13 @@ log "target dir: $CARGO_TARGET_DIR; logs: $LOG_DIR"
 phase "tools"
 ensure_tools
 
+# --- nova-core (issue 6): qemu-img backs FileVolumes; its conformance tests
+# fail instead of skipping when FERROSTACK_REQUIRE_SERVICES=1 ---
+if ! command -v qemu-img >/dev/null 2>&1; then
+    apt_install qemu-utils
+fi
+# --- end nova-core ---
+
 phase "cargo fmt --check"
 cargo fmt --all --check
 
