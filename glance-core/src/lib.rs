@@ -35,6 +35,7 @@
 
 pub mod error;
 pub mod image;
+pub mod import;
 pub mod quota;
 pub mod registry;
 pub mod service;

@@ -15,7 +15,7 @@ mod list;
 pub mod memory;
 pub mod sqlite;
 
-pub use list::{ListOptions, SortDir, SortKey};
+pub use list::{FilterField, ListFilter, ListOptions, SortDir, SortKey, TimeOp};
 pub use memory::MemoryImageRegistry;
 pub use sqlite::SqliteImageRegistry;
 

@@ -14,10 +14,12 @@ pub mod conformance;
 pub mod fs;
 mod hashing;
 pub mod memory;
+mod stores;
 
 pub use fs::{FsImageStore, FsImageStoreConfig};
 pub use hashing::{ImageHasher, ImageHashes};
 pub use memory::MemoryImageStore;
+pub use stores::Stores;
 
 /// Optional features of a store, reported up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

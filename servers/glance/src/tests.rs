@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::Router;
 use glance_core::image::access::Caller;
 use glance_core::registry::MemoryImageRegistry;
-use glance_core::store::MemoryImageStore;
+use glance_core::store::{MemoryImageStore, Stores};
 use glance_core::{ImageService, ProjectId, QuotaConfig};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -21,8 +21,7 @@ const PATCH: &str = "application/openstack-images-v2.1-json-patch";
 fn app() -> Router {
     let service = ImageService::new(
         Arc::new(MemoryImageRegistry::new()),
-        Arc::new(MemoryImageStore::new()),
-        "memory",
+        Stores::new("memory", Arc::new(MemoryImageStore::new())),
         QuotaConfig::default(),
     )
     .unwrap();
