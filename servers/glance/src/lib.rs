@@ -20,3 +20,5 @@ pub use router::{router, AppState};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_api;

@@ -33,19 +33,19 @@ fn app() -> Router {
     router(AppState::new(Arc::new(service), Arc::new(auth)))
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: bytes::Bytes,
+pub(crate) struct Resp {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
-async fn call(app: &Router, req: Request<Body>) -> Resp {
+pub(crate) async fn call(app: &Router, req: Request<Body>) -> Resp {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -57,7 +57,7 @@ async fn call(app: &Router, req: Request<Body>) -> Resp {
     }
 }
 
-fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
+pub(crate) fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
     let b = Request::builder().method(method).uri(uri);
     match token {
         Some(t) => b.header("x-auth-token", t),
@@ -65,7 +65,7 @@ fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
     }
 }
 
-async fn get(app: &Router, uri: &str, token: &str) -> Resp {
+pub(crate) async fn get(app: &Router, uri: &str, token: &str) -> Resp {
     call(
         app,
         req("GET", uri, Some(token)).body(Body::empty()).unwrap(),
@@ -73,7 +73,7 @@ async fn get(app: &Router, uri: &str, token: &str) -> Resp {
     .await
 }
 
-async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
+pub(crate) async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
     let r = req("POST", uri, Some(token))
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
@@ -81,7 +81,7 @@ async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
     call(app, r).await
 }
 
-async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
+pub(crate) async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
     let r = req("PATCH", &format!("/v2/images/{id}"), Some(token))
         .header("content-type", PATCH)
         .body(Body::from(ops.to_string()))
@@ -89,7 +89,7 @@ async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
     call(app, r).await
 }
 
-async fn create(app: &Router, token: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &Router, token: &str, body: Value) -> Value {
     let r = post_json(app, "/v2/images", token, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.json()
