@@ -34,11 +34,13 @@ fn cloud(local_web: bool) -> Cloud {
         image_member_quota: 2,
         ..QuotaConfig::default()
     };
-    let mut import = ImportConfig::default();
-    import.web_download = WebDownloadPolicy {
-        allowed_ports: vec![],
-        allow_local_addresses: local_web,
-        ..WebDownloadPolicy::default()
+    let import = ImportConfig {
+        web_download: WebDownloadPolicy {
+            allowed_ports: vec![],
+            allow_local_addresses: local_web,
+            ..WebDownloadPolicy::default()
+        },
+        ..ImportConfig::default()
     };
     let service = ImageService::new(Arc::new(MemoryImageRegistry::new()), stores, quota)
         .unwrap()
