@@ -64,6 +64,7 @@ pub mod ids;
 pub mod model;
 pub mod service;
 pub mod time;
+pub mod validator;
 
 pub use backend::{IdentityBackend, MemoryIdentityBackend, SqliteIdentityBackend};
 pub use catalog::{Catalog, CatalogService, Endpoint, Interface};
@@ -75,3 +76,4 @@ pub use model::{
 };
 pub use service::{IdentityConfig, IdentityService};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use validator::{CachingValidator, TokenInfo, TokenValidator};

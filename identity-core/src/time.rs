@@ -44,6 +44,45 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Parses Keystone's `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (fraction optional,
+    /// up to microseconds); `None` for anything else.
+    pub fn parse_iso8601(s: &str) -> Option<Self> {
+        let s = s.strip_suffix('Z')?;
+        let (date, time) = s.split_once('T')?;
+        let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+        let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+        let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+        let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+        let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+        if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let micros = if frac.is_empty() {
+            0
+        } else {
+            frac.parse::<i64>().ok()? * 10i64.pow(6 - frac.len() as u32)
+        };
+        let days = days_from_civil(y, m, day);
+        let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+        Some(Self(secs.checked_mul(1_000_000)?.checked_add(micros)?))
+    }
+}
+
+// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_iso8601())
@@ -121,6 +160,37 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso8601_parse_round_trips() {
+        for us in [
+            0,
+            1,
+            1_700_000_000_123_456,
+            951_782_400_000_000,
+            -86_400_000_000,
+        ] {
+            let t = Timestamp::from_micros(us);
+            assert_eq!(Timestamp::parse_iso8601(&t.to_iso8601()), Some(t));
+        }
+        assert_eq!(
+            Timestamp::parse_iso8601("1970-01-01T00:00:01Z"),
+            Some(Timestamp::from_micros(1_000_000))
+        );
+        assert_eq!(
+            Timestamp::parse_iso8601("1970-01-01T00:00:00.5Z"),
+            Some(Timestamp::from_micros(500_000))
+        );
+        for bad in [
+            "",
+            "1970-01-01",
+            "1970-13-01T00:00:00Z",
+            "1970-01-01T00:00:00",
+            "x-01-01T00:00:00Z",
+        ] {
+            assert_eq!(Timestamp::parse_iso8601(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn iso8601_format() {

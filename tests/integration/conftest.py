@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Cluster, ExternalCluster, swift_cli  # noqa: E402
 
 _CLUSTERS = []
+_CLOUDS = []
 
 
 def _terminate(signum, frame):
@@ -38,6 +39,19 @@ def cluster(tmp_path_factory):
     codes = c.stop()
     # SIGTERM must stop every server cleanly (graceful shutdown, exit 0).
     assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory):
+    """One `ferrostack up` (identity, glance, swift) for the session."""
+    from cloud import Cloud
+
+    c = Cloud(tmp_path_factory.mktemp("cloud"))
+    c.start()
+    _CLOUDS.append(c)
+    yield c
+    code = c.stop()
+    assert code == 0, "ferrostack up did not stop cleanly" + c.tail()
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +107,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if exitstatus != 0:
         for c in _CLUSTERS:
             terminalreporter.write_line(c.logs_tail())
+        for c in _CLOUDS:
+            terminalreporter.write_line(c.tail())

@@ -19,6 +19,10 @@ proxy_bind = "127.0.0.1:0"
 storage_binds = ["127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"]
 updater_interval_secs = 2
 async_pending_interval_secs = 2
+[identity]
+bind = "127.0.0.1:0"
+[glance]
+bind = "127.0.0.1:0"
 """
 
 

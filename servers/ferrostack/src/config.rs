@@ -2,7 +2,7 @@
 //! defaults (ports, tempauth users, the proxy's settings).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -15,6 +15,79 @@ pub(crate) struct UpConfig {
     /// The Swift cluster.
     #[serde(default)]
     pub(crate) swift: SwiftUpConfig,
+    /// The identity service.
+    #[serde(default)]
+    pub(crate) identity: IdentityUpConfig,
+    /// The image service.
+    #[serde(default)]
+    pub(crate) glance: GlanceUpConfig,
+}
+
+/// `[identity]`: the Keystone v3 server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IdentityUpConfig {
+    /// Listen address (port 0: any free port).
+    #[serde(default = "default_identity_bind")]
+    pub(crate) bind: SocketAddr,
+    /// The identity database; `DIR/identity.db` when absent.
+    #[serde(default)]
+    pub(crate) database: Option<String>,
+    /// Token lifetime in seconds.
+    #[serde(default = "default_token_ttl")]
+    pub(crate) token_ttl_secs: u64,
+    /// Region of every catalog endpoint.
+    #[serde(default = "default_region")]
+    pub(crate) region: String,
+}
+
+impl Default for IdentityUpConfig {
+    fn default() -> Self {
+        Self {
+            bind: default_identity_bind(),
+            database: None,
+            token_ttl_secs: default_token_ttl(),
+            region: default_region(),
+        }
+    }
+}
+
+/// `[glance]`: the Images API v2 server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GlanceUpConfig {
+    /// Listen address (port 0: any free port).
+    #[serde(default = "default_glance_bind")]
+    pub(crate) bind: SocketAddr,
+    /// The image registry; `DIR/glance/registry.db` when absent.
+    #[serde(default)]
+    pub(crate) registry: Option<PathBuf>,
+    /// The filesystem store; `DIR/glance/images` when absent.
+    #[serde(default)]
+    pub(crate) store_dir: Option<PathBuf>,
+}
+
+impl Default for GlanceUpConfig {
+    fn default() -> Self {
+        Self {
+            bind: default_glance_bind(),
+            registry: None,
+            store_dir: None,
+        }
+    }
+}
+
+fn default_identity_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5000))
+}
+fn default_glance_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9292))
+}
+fn default_token_ttl() -> u64 {
+    3600
+}
+fn default_region() -> String {
+    "RegionOne".into()
 }
 
 /// `[swift]`: the proxy and the three storage nodes.
@@ -91,13 +164,20 @@ impl UpConfig {
         if s.storage_binds.len() < 3 {
             bail!("swift.storage_binds needs at least 3 addresses (3 replicas)");
         }
-        for a in s.storage_binds.iter().chain([&s.proxy_bind]) {
+        let others = [&s.proxy_bind, &self.identity.bind, &self.glance.bind];
+        for a in s.storage_binds.iter().chain(others) {
             if !a.ip().is_loopback() {
                 bail!("{a}: ferrostack up only listens on loopback addresses");
             }
         }
         if s.updater_interval_secs == 0 || s.async_pending_interval_secs == 0 {
             bail!("swift intervals must be at least 1 second");
+        }
+        if self.identity.token_ttl_secs < 60 {
+            bail!("identity.token_ttl_secs must be at least 60");
+        }
+        if self.identity.region.is_empty() {
+            bail!("identity.region must not be empty");
         }
         Ok(())
     }
@@ -114,6 +194,9 @@ mod tests {
         let ports: Vec<u16> = cfg.swift.storage_binds.iter().map(|a| a.port()).collect();
         assert_eq!(ports, vec![6201, 6202, 6203]);
         assert!(cfg.swift.proxy.is_none());
+        assert_eq!(cfg.identity.bind.port(), 5000);
+        assert_eq!(cfg.glance.bind.port(), 9292);
+        assert_eq!(cfg.identity.region, "RegionOne");
     }
 
     #[test]
@@ -153,5 +236,10 @@ mod tests {
         assert!(cfg.validate().is_err());
         let cfg: UpConfig = toml::from_str("[swift]\nproxy_bind = \"0.0.0.0:8080\"\n").unwrap();
         assert!(cfg.validate().unwrap_err().to_string().contains("loopback"));
+        let cfg: UpConfig = toml::from_str("[glance]\nbind = \"10.0.0.1:9292\"\n").unwrap();
+        assert!(cfg.validate().unwrap_err().to_string().contains("loopback"));
+        let cfg: UpConfig = toml::from_str("[identity]\ntoken_ttl_secs = 5\n").unwrap();
+        assert!(cfg.validate().is_err());
+        assert!(toml::from_str::<UpConfig>("[identity]\nbogus = 1\n").is_err());
     }
 }

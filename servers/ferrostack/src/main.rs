@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 
 mod cluster;
 mod config;
+mod glance;
+mod identity;
 mod openrc;
 mod rings;
 mod secrets;

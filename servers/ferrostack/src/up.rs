@@ -1,14 +1,18 @@
-//! `ferrostack up`: the whole cloud in one process on loopback. For now
-//! that is a Swift cluster: three storage nodes (each its own HTTP server,
-//! talking to the others over HTTP) and a proxy.
+//! `ferrostack up`: the whole cloud in one process on loopback: identity
+//! (Keystone v3), images (Glance v2) and a Swift cluster of three storage
+//! nodes (each its own HTTP server, talking to the others over HTTP) and a
+//! proxy. Glance and the proxy validate Keystone tokens in process.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use swift_core::hash::HashConfig;
 use swift_core::node::NodeConfig;
+use swift_core::proxy::KeystoneAuthConfig;
+use swift_server::keystone::IdentityTokens;
 use swift_server::runtime::{bind, shutdown_signal, RunningServer};
 use swift_server::services::{build_proxy, build_storage_node, http_client, spawn_storage_daemons};
 use swift_server::{proxy_router, storage_router};
@@ -18,6 +22,8 @@ use crate::cluster::{
     add_admin_user, default_proxy_config, first_user, has_users, load_or_create_rings,
 };
 use crate::config::UpConfig;
+use crate::glance::GlanceUp;
+use crate::identity::{Endpoints, IdentityUp};
 use crate::openrc::OpenRc;
 use crate::rings::DEVICE;
 use crate::secrets::{load_or_create_cluster, load_or_create_key};
@@ -115,6 +121,15 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         listeners.push(bind(*addr).await?);
     }
     let proxy_listener = bind(cfg.swift.proxy_bind).await?;
+    let identity_listener = bind(cfg.identity.bind).await?;
+    let glance_listener = bind(cfg.glance.bind).await?;
+    let endpoints = Endpoints {
+        identity: identity_listener.local_addr()?,
+        image: glance_listener.local_addr()?,
+        object_store: proxy_listener.local_addr()?,
+    };
+    let admin_password = load_or_create_key(&dir.join("admin.key"))?;
+    let identity = crate::identity::build(&cfg.identity, &dir, &endpoints, &admin_password).await?;
     let storage_addrs = listeners
         .iter()
         .map(|l| l.local_addr())
@@ -153,6 +168,10 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         proxy_cfg.clone(),
         rings,
         http_client(CONNECT_TIMEOUT, NODE_TIMEOUT)?,
+    )?
+    .with_keystone(
+        Arc::new(IdentityTokens(identity.clone())),
+        KeystoneAuthConfig::default(),
     )?;
     let proxy_server = RunningServer::spawn(
         "swift-proxy",
@@ -161,11 +180,40 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         shutdown.clone(),
     )?;
 
-    let services: Vec<Box<dyn Service>> = vec![Box::new(SwiftService {
-        proxy: proxy_server.local_addr(),
-        storage: storage_addrs,
-        user: first_user(&proxy_cfg),
-    })];
+    let identity_server = RunningServer::spawn(
+        "identity",
+        identity_listener,
+        identity_server::router(identity_server::AppState::new(
+            identity.clone(),
+            &format!("http://{}", endpoints.identity),
+        )),
+        shutdown.clone(),
+    )?;
+    let glance_state =
+        crate::glance::build(&cfg.glance, &dir, identity, &endpoints.identity_url())?
+            .with_public_endpoint(format!("http://{}", endpoints.image));
+    let glance_server = RunningServer::spawn(
+        "glance",
+        glance_listener,
+        glance_server::router(glance_state),
+        shutdown.clone(),
+    )?;
+
+    let services: Vec<Box<dyn Service>> = vec![
+        Box::new(IdentityUp {
+            url: endpoints.identity_url(),
+            region: cfg.identity.region.clone(),
+            admin_password,
+        }),
+        Box::new(GlanceUp {
+            url: format!("http://{}", endpoints.image),
+        }),
+        Box::new(SwiftService {
+            proxy: proxy_server.local_addr(),
+            storage: storage_addrs,
+            user: first_user(&proxy_cfg),
+        }),
+    ];
     let mut rc = OpenRc::default();
     for s in &services {
         rc.add(s.name(), s.openrc_vars());
@@ -176,6 +224,8 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
     shutdown_signal().await;
     shutdown.cancel();
     proxy_server.wait(GRACE).await?;
+    identity_server.wait(GRACE).await?;
+    glance_server.wait(GRACE).await?;
     for s in storage_servers {
         s.wait(GRACE).await?;
     }

@@ -15,6 +15,10 @@ fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9292))
 }
 
+fn default_token_cache_secs() -> u64 {
+    60
+}
+
 /// `glance-server --config FILE`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +46,12 @@ pub struct Config {
     pub import: ImportConfig,
     /// The base URL in version links; taken from `Host` without it.
     pub public_endpoint: Option<String>,
+    /// The identity server validating `X-Auth-Token` (Keystone v3), e.g.
+    /// `http://127.0.0.1:5000/v3`. Without it only `tokens` work.
+    pub auth_url: Option<String>,
+    /// Seconds a validated token is trusted without asking again.
+    #[serde(default = "default_token_cache_secs")]
+    pub token_cache_secs: u64,
     /// Development only: fixed tokens.
     #[serde(default)]
     pub tokens: Vec<StaticToken>,

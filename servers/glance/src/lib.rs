@@ -8,6 +8,7 @@ mod discovery;
 mod error;
 mod images;
 mod import;
+mod keystone;
 mod list;
 mod members;
 mod router;
@@ -16,6 +17,7 @@ mod wire;
 
 pub use auth::{Authenticator, StaticAuthenticator};
 pub use error::ApiError;
+pub use keystone::{caller_of, KeystoneAuthenticator};
 pub use router::{router, AppState};
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 pub mod body;
 pub mod config;
 pub mod http;
+pub mod keystone;
 pub mod proxy;
 pub mod ring_cli;
 pub use server_runtime as runtime;

@@ -33,7 +33,10 @@ mod trans_id;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{Cache, Clock, Identity, MemoryCache, SystemClock};
+pub use auth::{
+    Cache, Clock, Identity, KeystoneAuthConfig, KeystoneIdentity, KeystoneValidator, MemoryCache,
+    SystemClock,
+};
 pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
 
 use auth::tempauth::TempAuth;
@@ -51,6 +54,7 @@ pub(crate) struct Inner {
     pub(crate) rings: Arc<Rings>,
     pub(crate) client: Arc<dyn NodeClient>,
     pub(crate) auth: TempAuth,
+    pub(crate) keystone: Option<auth::keystone::KeystoneAuth>,
     pub(crate) cache: Arc<dyn Cache>,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -109,10 +113,25 @@ impl Proxy {
                 rings,
                 client,
                 auth,
+                keystone: None,
                 cache,
                 clock,
             }),
         })
+    }
+
+    /// Also accepts Keystone tokens, resolved by `validator` and mapped to
+    /// account access by `config`. Call before the proxy is cloned;
+    /// [`crate::Error::InvalidConfig`] otherwise.
+    pub fn with_keystone(
+        mut self,
+        validator: Arc<dyn KeystoneValidator>,
+        config: KeystoneAuthConfig,
+    ) -> Result<Self> {
+        let inner = Arc::get_mut(&mut self.inner)
+            .ok_or_else(|| crate::Error::config("with_keystone on a shared proxy"))?;
+        inner.keystone = Some(auth::keystone::KeystoneAuth { validator, config });
+        Ok(self)
     }
 
     /// Serves one client request. Never fails: every problem is a status.
@@ -232,7 +251,13 @@ impl Inner {
         if method == http::Method::OPTIONS {
             return Reply::status(200).with("allow", allowed);
         }
-        let identity = self.auth.identify(&headers).await;
+        let identity = match self.identify(&headers).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                tracing::warn!(error = %e, "token validation failed");
+                return Reply::body(503, "Identity service unavailable");
+            }
+        };
         let mut ctx = Ctx {
             method,
             trans_id: trans_id.to_string(),
@@ -263,6 +288,24 @@ impl Inner {
             (true, false) => self.container_request(&mut ctx).await,
             _ => self.account_request(&mut ctx).await,
         }
+    }
+
+    /// The identity behind the request's token: tempauth's, else Keystone's
+    /// when that mode is on.
+    async fn identify(&self, headers: &Headers) -> Result<Option<Identity>> {
+        if let Some(id) = self.auth.identify(headers).await {
+            return Ok(Some(id));
+        }
+        let Some(ks) = &self.keystone else {
+            return Ok(None);
+        };
+        let Some(token) = headers
+            .get("x-auth-token")
+            .or_else(|| headers.get("x-storage-token"))
+        else {
+            return Ok(None);
+        };
+        ks.identify(token).await
     }
 
     /// tempauth's decision for the request's identity on another path.

@@ -12,7 +12,9 @@ use glance_core::registry::{ImageRegistry, MemoryImageRegistry, SqliteImageRegis
 use glance_core::{ImageService, ProjectId};
 use glance_server::config::Config;
 use glance_server::runtime::{self, RunningServer};
-use glance_server::{router, AppState, StaticAuthenticator};
+use glance_server::{router, AppState, KeystoneAuthenticator, StaticAuthenticator};
+use identity_core::validator::HttpTokenValidator;
+use identity_core::CachingValidator;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
@@ -54,7 +56,19 @@ async fn main() -> anyhow::Result<()> {
         };
         auth = auth.with_token(t.token.clone(), caller);
     }
-    let mut state = AppState::new(Arc::new(service), Arc::new(auth));
+    let authenticator: Arc<dyn glance_server::Authenticator> = match &config.auth_url {
+        Some(url) => {
+            let http = HttpTokenValidator::new(url, Duration::from_secs(5))?;
+            let cached =
+                CachingValidator::new(Arc::new(http), Duration::from_secs(config.token_cache_secs));
+            Arc::new(KeystoneAuthenticator::new(Arc::new(cached)))
+        }
+        None => Arc::new(auth),
+    };
+    let mut state = AppState::new(Arc::new(service), authenticator);
+    if let Some(url) = &config.auth_url {
+        state = state.with_auth_url(url.clone());
+    }
     for s in &config.stores {
         if let Some(d) = s.description() {
             state = state.with_store_description(s.id(), d);

@@ -26,7 +26,11 @@ async fn main() -> anyhow::Result<()> {
     let cfg = ProxyServerConfig::load(&args.config)?;
     let rings = cfg.rings.load(cfg.swift_dir.as_deref())?;
     let client = http_client(cfg.connect_timeout(), cfg.node_timeout())?;
-    let proxy = build_proxy(cfg.proxy_config(), rings, client)?;
+    let mut proxy = build_proxy(cfg.proxy_config(), rings, client)?;
+    if let Some(ks) = &cfg.keystone {
+        proxy = proxy.with_keystone(ks.validator()?, ks.roles.clone())?;
+        tracing::info!(auth_url = %ks.auth_url, "accepting keystone tokens");
+    }
 
     let shutdown = CancellationToken::new();
     let listener = bind(cfg.bind).await?;

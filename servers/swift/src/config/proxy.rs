@@ -48,6 +48,9 @@ pub struct ProxyServerConfig {
     /// The core proxy's settings (tempauth users, timeouts, constraints).
     #[serde(default)]
     pub proxy: ProxyConfig,
+    /// Also accept Keystone tokens of this identity server.
+    #[serde(default)]
+    pub keystone: Option<crate::keystone::KeystoneSettings>,
 }
 
 fn default_bind() -> SocketAddr {
@@ -137,6 +140,23 @@ mod tests {
         assert_eq!(p.tempauth.users.len(), 1);
         assert_eq!(p.tempauth.users[0].user, "tester");
         assert!(!format!("{cfg:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn keystone_section_is_optional() {
+        assert!(toml::from_str::<ProxyServerConfig>(CFG)
+            .unwrap()
+            .keystone
+            .is_none());
+        let text = format!(
+            "{CFG}\n[keystone]\nauth_url = \"http://127.0.0.1:5000/v3\"\n[keystone.roles]\nreader_roles = [\"observer\"]\n"
+        );
+        let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
+        let ks = cfg.keystone.unwrap();
+        assert_eq!(ks.cache_secs, 60);
+        assert_eq!(ks.roles.reader_roles, vec!["observer".to_string()]);
+        assert_eq!(ks.roles.reseller_prefix, "AUTH_");
+        assert!(ks.validator().is_ok());
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+pub(crate) mod keystone;
 pub(crate) mod tempauth;
+
+pub use keystone::{KeystoneAuthConfig, KeystoneIdentity, KeystoneValidator};
 
 /// The wall clock, injectable so tests can move time.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
@@ -97,6 +100,9 @@ pub struct Identity {
     /// Groups: `account:user`, `account`, the configured groups and, for
     /// `.admin` users, the account they own (`AUTH_account`).
     pub groups: Vec<String>,
+    /// Accounts this identity may only read (GET and HEAD), e.g. through a
+    /// Keystone reader role.
+    pub read_only: Vec<String>,
 }
 
 impl Identity {

@@ -210,6 +210,7 @@ impl TempAuth {
         Some(Identity {
             user: te.groups.first().cloned().unwrap_or_default(),
             groups: te.groups,
+            read_only: Vec::new(),
         })
     }
 
@@ -235,6 +236,10 @@ impl TempAuth {
         }
         let account_op = method == http::Method::PUT || method == http::Method::DELETE;
         if id.has_group(account) && (!account_op || container.is_some()) {
+            return Ok(());
+        }
+        let read = method == http::Method::GET || method == http::Method::HEAD;
+        if read && id.read_only.iter().any(|a| a == account) {
             return Ok(());
         }
         Err(Denied::Forbidden)

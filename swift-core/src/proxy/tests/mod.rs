@@ -13,6 +13,7 @@ use crate::stream;
 
 mod auth_tests;
 mod fake;
+mod keystone_tests;
 mod misc_tests;
 mod object_tests;
 
