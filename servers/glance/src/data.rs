@@ -86,6 +86,14 @@ pub(crate) async fn upload(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `HEAD /v2/images/{id}/file`: 405, as Glance answers.
+pub(crate) async fn head_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method HEAD is not allowed for this resource.",
+    )
+}
+
 /// Parses `bytes=a-b`, `bytes=a-` or `bytes=-n` against `size`.
 fn parse_range(value: &str, size: u64) -> Result<ByteRange, Error> {
     let unsatisfiable = Error::RangeNotSatisfiable { size };

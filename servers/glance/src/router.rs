@@ -108,7 +108,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v2/images/{id}/file",
-            get(data::download).put(data::upload),
+            get(data::download)
+                .put(data::upload)
+                .head(data::head_not_allowed),
         )
         .route("/v2/images/{id}/stage", put(import::stage))
         .route("/v2/images/{id}/import", post(import::import))
