@@ -3,7 +3,7 @@
 //! that agrees with the declared `disk_format`.
 //!
 //! Detection is pure and reads only a prefix of [`PREFIX_LEN`] bytes;
-//! [`inspect_stream`] applies it to an upload while the data flows, so a
+//! the service applies it to an upload while the data flows, so a
 //! mismatch fails the stream (and therefore the store write) early.
 
 use std::sync::{Arc, Mutex, MutexGuard};
