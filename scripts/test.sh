@@ -47,6 +47,38 @@ log "ok"
 phase "cargo build (debug binaries)"
 cargo build --workspace --bins
 
+# --- python venv and moto S3 (glance-core's S3 store tests) -----------------
+# The venv is made once, here, for moto and later for pytest. moto serves S3
+# on loopback for the S3ImageStore tests, which read FERROSTACK_S3_ENDPOINT;
+# FERROSTACK_REQUIRE_SERVICES=1 makes them fail instead of skipping.
+VENV=""
+if [ "${SKIP_PYTHON:-0}" != 1 ]; then
+    phase "python venv (python-swiftclient, pytest, moto)"
+    VENV="$(ensure_venv "$FERROSTACK_CACHE/venv" "$ROOT/tests/integration/requirements.txt")"
+
+    phase "moto S3 server"
+    MOTO_PORT="${MOTO_PORT:-5055}"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOG_DIR/moto.log" 2>&1 &
+    MOTO_PID=$!
+    stop_moto() { kill "$MOTO_PID" 2>/dev/null || true; }
+    trap stop_moto EXIT
+    moto_up=0
+    for _ in $(seq 1 150); do
+        if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+            "http://127.0.0.1:$MOTO_PORT/" 2>/dev/null; then
+            moto_up=1
+            break
+        fi
+        kill -0 "$MOTO_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    [ "$moto_up" = 1 ] || die "moto_server did not start on port $MOTO_PORT; see $LOG_DIR/moto.log"
+    export FERROSTACK_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+    export FERROSTACK_REQUIRE_SERVICES=1
+    log "moto S3 at $FERROSTACK_S3_ENDPOINT"
+fi
+# --- end python venv and moto S3 ---------------------------------------------
+
 phase "unit, property and handler tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"
@@ -68,9 +100,6 @@ cargo bench --workspace --no-run
 
 PYTEST_SUMMARY="(skipped)"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
-    phase "python venv (python-swiftclient, pytest)"
-    VENV="$(ensure_venv "$FERROSTACK_CACHE/venv" "$ROOT/tests/integration/requirements.txt")"
-
     phase "integration tests (real swift CLI and swiftclient against our servers)"
     export FERROSTACK_BIN_DIR="$CARGO_TARGET_DIR/debug"
     set +e

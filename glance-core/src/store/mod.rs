@@ -1,5 +1,6 @@
 //! Image data stores: the [`ImageStore`] trait, its filesystem and
-//! in-memory backends, and its conformance suite.
+//! in-memory backends, the remote Swift, S3 and HTTP backends (feature
+//! `remote-stores`, on by default), and its conformance suite.
 
 use std::fmt;
 
@@ -13,13 +14,29 @@ use crate::stream::ByteStream;
 pub mod conformance;
 pub mod fs;
 mod hashing;
+#[cfg(feature = "remote-stores")]
+pub mod http;
 pub mod memory;
+#[cfg(feature = "remote-stores")]
+pub(crate) mod remote;
+#[cfg(feature = "remote-stores")]
+pub mod s3;
 mod stores;
+#[cfg(feature = "remote-stores")]
+pub mod swift;
 
 pub use fs::{FsImageStore, FsImageStoreConfig};
 pub use hashing::{ImageHasher, ImageHashes};
+#[cfg(feature = "remote-stores")]
+pub use http::HttpImageStore;
 pub use memory::MemoryImageStore;
+#[cfg(feature = "remote-stores")]
+pub use remote::Secret;
+#[cfg(feature = "remote-stores")]
+pub use s3::{S3Addressing, S3ImageStore, S3StoreConfig};
 pub use stores::Stores;
+#[cfg(feature = "remote-stores")]
+pub use swift::{SwiftAuthConfig, SwiftImageStore, SwiftStoreConfig};
 
 /// Optional features of a store, reported up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
