@@ -58,6 +58,14 @@ pub enum Error {
         /// The size of the data.
         size: u64,
     },
+    /// The image data is not in the declared disk format (HTTP 415).
+    #[error("image disk_format {declared} does not match stream data {detected}")]
+    FormatMismatch {
+        /// The declared `disk_format`.
+        declared: &'static str,
+        /// What the data looks like.
+        detected: &'static str,
+    },
     /// The backend does not support this operation.
     #[error("{operation} is not supported by the {backend} backend")]
     Unsupported {

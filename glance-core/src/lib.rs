@@ -3,8 +3,12 @@
 //!
 //! The crate holds the behaviour of the Images API: the image record and
 //! its status machine ([`image`]), who may see and change an image
-//! ([`image::access`]), per-image quotas ([`quota`]), and the data stores
-//! behind uploads and downloads ([`store`]). Servers only translate HTTP.
+//! ([`image::access`]), disk format inspection ([`image::inspect`]),
+//! per-image quotas ([`quota`]), the named data stores behind uploads and
+//! downloads ([`store`], [`store::Stores`]), web-download filtering
+//! ([`import`]) and the operations tying them together
+//! ([`ImageService`]: upload, stage and import, members, actions).
+//! Servers only translate HTTP.
 //!
 //! ```
 //! use glance_core::image::access::{self, Caller};
@@ -35,6 +39,7 @@
 
 pub mod error;
 pub mod image;
+pub mod import;
 pub mod quota;
 pub mod registry;
 pub mod service;

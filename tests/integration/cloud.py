@@ -18,6 +18,11 @@ updater_interval_secs = 2
 async_pending_interval_secs = 2
 [identity]
 bind = "127.0.0.1:0"
+[[identity.users]]
+name = "demo"
+password = "demo-secret"
+project = "demo"
+roles = ["member"]
 [glance]
 bind = "127.0.0.1:0"
 """

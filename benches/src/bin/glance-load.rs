@@ -48,7 +48,11 @@ struct Args {
 const CHUNK: usize = 1 << 20;
 
 fn chunk() -> Bytes {
-    Bytes::from((0..CHUNK).map(|i| (i * 131 % 251) as u8).collect::<Vec<u8>>())
+    Bytes::from(
+        (0..CHUNK)
+            .map(|i| (i * 131 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 fn mbps(bytes: u64, d: Duration) -> f64 {
@@ -68,10 +72,7 @@ fn hashing_rate(total_mib: u64) -> f64 {
     mbps(total_mib << 20, start.elapsed())
 }
 
-async fn token_and_endpoint(
-    http: &reqwest::Client,
-    a: &Args,
-) -> anyhow::Result<(String, String)> {
+async fn token_and_endpoint(http: &reqwest::Client, a: &Args) -> anyhow::Result<(String, String)> {
     let body = serde_json::json!({"auth": {
         "identity": {"methods": ["password"], "password": {"user": {
             "name": a.user, "domain": {"name": "Default"}, "password": a.password}}},
@@ -105,18 +106,15 @@ struct Round {
     download: f64,
 }
 
-async fn round(
-    http: &reqwest::Client,
-    a: &Args,
-    token: &str,
-    base: &str,
-) -> anyhow::Result<Round> {
+async fn round(http: &reqwest::Client, a: &Args, token: &str, base: &str) -> anyhow::Result<Round> {
     let size = a.size_mib << 20;
     let created: serde_json::Value = http
         .post(format!("{base}/v2/images"))
         .header("x-auth-token", token)
-        .json(&serde_json::json!({"name": "glance-load", "disk_format": "raw",
-                                   "container_format": "bare"}))
+        .json(
+            &serde_json::json!({"name": "glance-load", "disk_format": "raw",
+                                   "container_format": "bare"}),
+        )
         .send()
         .await?
         .error_for_status()?

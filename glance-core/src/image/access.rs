@@ -117,21 +117,27 @@ pub struct ImageMember {
     pub updated_at: u64,
 }
 
-/// The caller of an operation, as the policy sees it.
+/// The caller of an operation, as the policy sees it: its project and
+/// Keystone roles reduced to admin (bypasses every rule) and read-only
+/// (`reader` without `member`: may read, list and download, never write).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Caller {
     /// The project the token is scoped to, if any.
     pub project: Option<ProjectId>,
     /// Whether the caller has the admin role (bypasses every rule).
     pub is_admin: bool,
+    /// Whether the caller may only read (the `reader` role alone).
+    pub read_only: bool,
 }
 
 impl Caller {
-    /// A non-admin caller scoped to `project`.
+    /// A non-admin caller with the `member` role in `project`.
     pub fn project(project: ProjectId) -> Self {
         Self {
             project: Some(project),
             is_admin: false,
+            read_only: false,
         }
     }
 
@@ -140,12 +146,59 @@ impl Caller {
         Self {
             project: Some(project),
             is_admin: true,
+            read_only: false,
+        }
+    }
+
+    /// A caller with only the `reader` role in `project`.
+    pub fn reader(project: ProjectId) -> Self {
+        Self {
+            project: Some(project),
+            is_admin: false,
+            read_only: true,
+        }
+    }
+
+    /// A caller with no project scope and no roles (reads public images only).
+    pub fn anonymous() -> Self {
+        Self {
+            project: None,
+            is_admin: false,
+            read_only: true,
+        }
+    }
+
+    /// The caller of a token scoped to `project` with Keystone role names
+    /// `roles`: `admin` is admin; `member` (or the legacy `_member_`)
+    /// may write; anything else, `reader` included, is read-only.
+    pub fn from_roles<S: AsRef<str>>(project: Option<ProjectId>, roles: &[S]) -> Self {
+        let has = |r: &str| roles.iter().any(|x| x.as_ref().eq_ignore_ascii_case(r));
+        let is_admin = has("admin");
+        Self {
+            project,
+            is_admin,
+            read_only: !is_admin && !has("member") && !has("_member_"),
         }
     }
 
     /// Whether the caller's project owns `image`.
     pub fn owns(&self, image: &Image) -> bool {
         matches!((&self.project, &image.owner), (Some(p), Some(o)) if p == o)
+    }
+
+    /// Whether the caller may change anything at all (not read-only).
+    pub fn can_write(&self) -> bool {
+        self.is_admin || !self.read_only
+    }
+}
+
+/// Checks that `caller` may write at all; [`Error::Forbidden`] for
+/// read-only callers.
+pub fn check_write(caller: &Caller) -> Result<()> {
+    if caller.can_write() {
+        Ok(())
+    } else {
+        Err(Error::forbidden("the reader role may not change images"))
     }
 }
 
@@ -238,6 +291,7 @@ pub fn check_read(image: &Image, caller: &Caller, member: Option<MemberStatus>) 
 /// [`Error::Forbidden`]; others [`Error::NotFound`].
 pub fn check_modify(image: &Image, caller: &Caller, member: Option<MemberStatus>) -> Result<()> {
     check_read(image, caller, member)?;
+    check_write(caller)?;
     if caller.is_admin || caller.owns(image) {
         Ok(())
     } else {
@@ -283,10 +337,17 @@ pub fn check_download(image: &Image, caller: &Caller, member: Option<MemberStatu
     Ok(())
 }
 
-/// Checks that `caller` may add, remove or list members of `image`: it may
-/// modify the image, and the image is `shared`.
+/// Checks that `caller`, who can read `image`, may add or remove its
+/// members: the owner or an admin (`Forbidden` otherwise, members
+/// included), and the image is `shared`.
 pub fn check_manage_members(image: &Image, caller: &Caller) -> Result<()> {
-    check_modify(image, caller, None)?;
+    check_write(caller)?;
+    if !(caller.is_admin || caller.owns(image)) {
+        return Err(Error::forbidden(format!(
+            "not allowed to manage members of image {}",
+            image.id
+        )));
+    }
     if image.visibility != Visibility::Shared {
         return Err(Error::forbidden(format!(
             "not allowed to create members for image {}: visibility is {}",
@@ -299,6 +360,7 @@ pub fn check_manage_members(image: &Image, caller: &Caller) -> Result<()> {
 /// Checks that `caller` may set the status of `member` on an image: only
 /// the member project itself (or an admin); the owner cannot accept for it.
 pub fn check_set_member_status(image: &Image, caller: &Caller, member: &ProjectId) -> Result<()> {
+    check_write(caller)?;
     if caller.is_admin || caller.project.as_ref() == Some(member) {
         return Ok(());
     }
@@ -357,10 +419,7 @@ mod tests {
             check_read(&img, &other(), None),
             Err(Error::NotFound { .. })
         ));
-        let anon = Caller {
-            project: None,
-            is_admin: false,
-        };
+        let anon = Caller::anonymous();
         assert!(!can_read(&img, &anon, None));
     }
 
@@ -492,6 +551,34 @@ mod tests {
         let img = image(Visibility::Shared);
         assert!(check_manage_members(&img, &other()).is_err());
         assert!(check_manage_members(&img, &admin()).is_ok());
+    }
+
+    #[test]
+    fn readers_read_but_never_write() {
+        let reader = Caller::reader(p("owner"));
+        let img = image(Visibility::Private);
+        assert!(can_read(&img, &reader, None));
+        assert!(check_download(&img, &reader, None).is_ok());
+        assert!(matches!(
+            check_modify(&img, &reader, None),
+            Err(Error::Forbidden { .. })
+        ));
+        assert!(check_delete(&img, &reader, None).is_err());
+        let shared = image(Visibility::Shared);
+        assert!(check_manage_members(&shared, &reader).is_err());
+        let m = p("other");
+        assert!(check_set_member_status(&shared, &Caller::reader(m.clone()), &m).is_err());
+        // A reader of another project still gets 404 for private images.
+        assert!(matches!(
+            check_modify(&img, &Caller::reader(p("x")), None),
+            Err(Error::NotFound { .. })
+        ));
+        let c = Caller::from_roles(Some(p("a")), &["reader"]);
+        assert!(c.read_only && !c.is_admin);
+        let c = Caller::from_roles(Some(p("a")), &["reader", "member"]);
+        assert!(!c.read_only && c.can_write());
+        let c = Caller::from_roles(Some(p("a")), &["admin"]);
+        assert!(c.is_admin && c.can_write());
     }
 
     #[test]

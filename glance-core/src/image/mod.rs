@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 pub mod access;
+pub mod inspect;
 pub mod status;
 
 pub use access::{Caller, ImageMember, MemberStatus, Visibility};

@@ -82,6 +82,131 @@ impl std::str::FromStr for SortDir {
     }
 }
 
+/// An image field that [`ListFilter::OneOf`] compares by its wire value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterField {
+    /// `id=`
+    Id,
+    /// `name=`
+    Name,
+    /// `status=`
+    Status,
+    /// `container_format=`
+    ContainerFormat,
+    /// `disk_format=`
+    DiskFormat,
+}
+
+/// A timestamp comparison of `created_at=`/`updated_at=` (`gt:`, `gte:`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOp {
+    /// `gt:`
+    Gt,
+    /// `gte:`
+    Gte,
+    /// `eq:`
+    Eq,
+    /// `neq:`
+    Neq,
+    /// `lt:`
+    Lt,
+    /// `lte:`
+    Lte,
+}
+
+impl std::str::FromStr for TimeOp {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "gt" => Self::Gt,
+            "gte" => Self::Gte,
+            "eq" => Self::Eq,
+            "neq" => Self::Neq,
+            "lt" => Self::Lt,
+            "lte" => Self::Lte,
+            _ => return Err(Error::invalid(format!("bad time operator {s:?}"))),
+        })
+    }
+}
+
+/// A further filter of `GET /v2/images`; all of them must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListFilter {
+    /// The field's wire value is one of `values` (exact match or `in:a,b`).
+    OneOf {
+        /// The field.
+        field: FilterField,
+        /// Accepted values.
+        values: Vec<String>,
+    },
+    /// `size_min=`: at least this many bytes (images without data never match).
+    SizeMin(u64),
+    /// `size_max=`: at most this many bytes.
+    SizeMax(u64),
+    /// `created_at=op:time` (`updated: false`) or `updated_at=` (`updated: true`),
+    /// the time in seconds since the epoch.
+    Time {
+        /// Compare `updated_at` instead of `created_at`.
+        updated: bool,
+        /// The comparison.
+        op: TimeOp,
+        /// The time to compare with.
+        secs: u64,
+    },
+    /// `protected=`.
+    Protected(bool),
+    /// A custom property equals this value.
+    Property {
+        /// The property name.
+        key: String,
+        /// The wanted value.
+        value: String,
+    },
+}
+
+fn field_value(img: &Image, field: FilterField) -> Option<String> {
+    match field {
+        FilterField::Id => Some(img.id.to_string()),
+        FilterField::Name => img.name.clone(),
+        FilterField::Status => Some(img.status.as_str().to_owned()),
+        FilterField::ContainerFormat => img.container_format.map(|f| f.as_str().to_owned()),
+        FilterField::DiskFormat => img.disk_format.map(|f| f.as_str().to_owned()),
+    }
+}
+
+impl ListFilter {
+    /// Whether `img` passes this filter.
+    pub fn matches(&self, img: &Image) -> bool {
+        match self {
+            Self::OneOf { field, values } => {
+                field_value(img, *field).is_some_and(|v| values.contains(&v))
+            }
+            Self::SizeMin(n) => img.size.is_some_and(|s| s >= *n),
+            Self::SizeMax(n) => img.size.is_some_and(|s| s <= *n),
+            Self::Time { updated, op, secs } => {
+                let t = if *updated {
+                    img.updated_at
+                } else {
+                    img.created_at
+                };
+                match op {
+                    TimeOp::Gt => t > *secs,
+                    TimeOp::Gte => t >= *secs,
+                    TimeOp::Eq => t == *secs,
+                    TimeOp::Neq => t != *secs,
+                    TimeOp::Lt => t < *secs,
+                    TimeOp::Lte => t <= *secs,
+                }
+            }
+            Self::Protected(p) => img.protected == *p,
+            Self::Property { key, value } => img.properties.get(key) == Some(value),
+        }
+    }
+}
+
 /// What [`super::ImageRegistry::list`] returns.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -103,6 +228,8 @@ pub struct ListOptions {
     pub tags: Vec<String>,
     /// `os_hidden=`; `None` means only images that are not hidden.
     pub os_hidden: Option<bool>,
+    /// Further filters; all must hold.
+    pub filters: Vec<ListFilter>,
     /// Sort keys in order; empty means `created_at desc`. The id always
     /// breaks ties, in the direction of the last key.
     pub sort: Vec<(SortKey, SortDir)>,
@@ -161,6 +288,7 @@ fn matches(img: &Image, opts: &ListOptions, member: Option<MemberStatus>) -> boo
             .is_some_and(|n| img.name.as_ref() != Some(n))
         || !opts.tags.iter().all(|t| img.tags.contains(t))
         || img.os_hidden != opts.os_hidden.unwrap_or(false)
+        || !opts.filters.iter().all(|f| f.matches(img))
     {
         return false;
     }

@@ -21,7 +21,7 @@ pub mod postgres;
 mod sql_list;
 pub mod sqlite;
 
-pub use list::{ListOptions, SortDir, SortKey};
+pub use list::{FilterField, ListFilter, ListOptions, SortDir, SortKey, TimeOp};
 pub use memory::MemoryImageRegistry;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresImageRegistry;

@@ -9,7 +9,7 @@
 //! tag containment and null-safe equality are spelled per [`Dialect`].
 
 use crate::image::access::{MemberStatusFilter, VisibilityFilter};
-use crate::registry::{ListOptions, SortDir, SortKey};
+use crate::registry::{FilterField, ListFilter, ListOptions, SortDir, SortKey, TimeOp};
 
 /// Which database the SQL is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,70 @@ impl Query {
         match self.dialect {
             Dialect::Postgres => format!("{a} IS NOT DISTINCT FROM {b}"),
             Dialect::Sqlite => format!("{a} IS {b}"),
+        }
+    }
+
+    /// The image's `protected` flag, read from the stored JSON body.
+    fn protected_is(&mut self, want: bool) -> String {
+        let b = self.bind(Arg::Bool(want));
+        match self.dialect {
+            Dialect::Postgres => format!("((i.body::jsonb ->> 'protected')::BOOLEAN = {b})"),
+            Dialect::Sqlite => format!("(json_extract(i.body, '$.protected') = {b})"),
+        }
+    }
+
+    /// A custom property equal to `value`, read from the stored JSON body.
+    fn property_is(&mut self, key: &str, value: &str) -> String {
+        let (k, v) = (self.text(key), self.text(value));
+        match self.dialect {
+            Dialect::Postgres => format!("((i.body::jsonb -> 'properties' ->> {k}) = {v})"),
+            Dialect::Sqlite => format!(
+                "EXISTS (SELECT 1 FROM json_each(i.body, '$.properties') p \
+                 WHERE p.key = {k} AND p.type = 'text' AND p.value = {v})"
+            ),
+        }
+    }
+
+    /// One [`ListFilter`] as a condition on `i`.
+    fn filter(&mut self, f: &ListFilter) -> String {
+        match f {
+            ListFilter::OneOf { field, values } => {
+                let col = match field {
+                    FilterField::Id => "id",
+                    FilterField::Name => "name",
+                    FilterField::Status => "status",
+                    FilterField::ContainerFormat => "container_format",
+                    FilterField::DiskFormat => "disk_format",
+                };
+                if values.is_empty() {
+                    return "1 = 0".to_owned();
+                }
+                let list: Vec<String> = values.iter().map(|v| self.text(v.clone())).collect();
+                format!("i.{col} IN ({})", list.join(", "))
+            }
+            ListFilter::SizeMin(n) => {
+                let n = self.bind(Arg::Int(i64::try_from(*n).unwrap_or(i64::MAX)));
+                format!("(i.size IS NOT NULL AND i.size >= {n})")
+            }
+            ListFilter::SizeMax(n) => {
+                let n = self.bind(Arg::Int(i64::try_from(*n).unwrap_or(i64::MAX)));
+                format!("(i.size IS NOT NULL AND i.size <= {n})")
+            }
+            ListFilter::Time { updated, op, secs } => {
+                let col = if *updated { "updated_at" } else { "created_at" };
+                let op = match op {
+                    TimeOp::Gt => ">",
+                    TimeOp::Gte => ">=",
+                    TimeOp::Eq => "=",
+                    TimeOp::Neq => "<>",
+                    TimeOp::Lt => "<",
+                    TimeOp::Lte => "<=",
+                };
+                let t = self.bind(Arg::Int(i64::try_from(*secs).unwrap_or(i64::MAX)));
+                format!("i.{col} {op} {t}")
+            }
+            ListFilter::Protected(p) => self.protected_is(*p),
+            ListFilter::Property { key, value } => self.property_is(key, value),
         }
     }
 
@@ -148,6 +212,9 @@ fn from_where(q: &mut Query, opts: &ListOptions) {
     }
     if !opts.tags.is_empty() {
         w.push(q.has_tags(&opts.tags));
+    }
+    for f in &opts.filters {
+        w.push(q.filter(f));
     }
     w.push(format!(
         "i.os_hidden = {}",

@@ -4,7 +4,7 @@ use futures::StreamExt;
 use super::*;
 use crate::image::ProjectId;
 use crate::registry::MemoryImageRegistry;
-use crate::store::MemoryImageStore;
+use crate::store::{GetOptions, MemoryImageStore, Stores};
 use crate::stream;
 
 fn p(s: &str) -> ProjectId {
@@ -18,8 +18,7 @@ fn service(cap: u64) -> ImageService {
     };
     ImageService::new(
         Arc::new(MemoryImageRegistry::new()),
-        Arc::new(MemoryImageStore::new()),
-        "mem",
+        Stores::new("mem", Arc::new(MemoryImageStore::new())),
         quota,
     )
     .unwrap()
@@ -36,9 +35,7 @@ async fn upload_goes_queued_saving_active_with_hashes() {
         Bytes::from_static(b"disk "),
         Bytes::from_static(b"bytes"),
     ]);
-    let opts = UploadOptions {
-        expected_size: Some(10),
-    };
+    let opts = UploadOptions::default().expected_size(10);
     let active = svc.upload(&owner, &img.id, data, opts).await.unwrap();
     assert_eq!(active.status, ImageStatus::Active);
     assert_eq!(active.size, Some(10));
@@ -96,9 +93,7 @@ async fn failed_upload_returns_to_queued_with_no_data() {
         .await;
     assert!(matches!(big, Err(Error::QuotaExceeded { .. })));
     // Size mismatch: 400-kind.
-    let opts = UploadOptions {
-        expected_size: Some(5),
-    };
+    let opts = UploadOptions::default().expected_size(5);
     let short = svc
         .upload(&owner, &img.id, stream::once("1234"), opts)
         .await;

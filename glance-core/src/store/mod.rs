@@ -21,6 +21,7 @@ pub mod memory;
 pub(crate) mod remote;
 #[cfg(feature = "remote-stores")]
 pub mod s3;
+mod stores;
 #[cfg(feature = "remote-stores")]
 pub mod swift;
 
@@ -33,6 +34,7 @@ pub use memory::MemoryImageStore;
 pub use remote::Secret;
 #[cfg(feature = "remote-stores")]
 pub use s3::{S3Addressing, S3ImageStore, S3StoreConfig};
+pub use stores::Stores;
 #[cfg(feature = "remote-stores")]
 pub use swift::{SwiftAuthConfig, SwiftImageStore, SwiftStoreConfig};
 

@@ -39,6 +39,40 @@ pub(crate) struct IdentityUpConfig {
     /// Region of every catalog endpoint.
     #[serde(default = "default_region")]
     pub(crate) region: String,
+    /// More users to create at startup (tests and demos), each with a
+    /// project of its own.
+    #[serde(default)]
+    pub(crate) users: Vec<ExtraUser>,
+}
+
+/// `[[identity.users]]`: a user with a password and roles on a project
+/// (created if missing; the password is reset on every start).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExtraUser {
+    /// The user name (domain `Default`).
+    pub(crate) name: String,
+    /// The password.
+    pub(crate) password: String,
+    /// The project name (domain `Default`).
+    pub(crate) project: String,
+    /// Role names on the project.
+    #[serde(default = "default_roles")]
+    pub(crate) roles: Vec<String>,
+}
+
+impl std::fmt::Debug for ExtraUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraUser")
+            .field("name", &self.name)
+            .field("project", &self.project)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_roles() -> Vec<String> {
+    vec!["member".into()]
 }
 
 impl Default for IdentityUpConfig {
@@ -48,6 +82,7 @@ impl Default for IdentityUpConfig {
             database: None,
             token_ttl_secs: default_token_ttl(),
             region: default_region(),
+            users: Vec::new(),
         }
     }
 }

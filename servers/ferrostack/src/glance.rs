@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use glance_core::import::ReqwestWebFetcher;
 use glance_core::registry::{ImageRegistry, SqliteImageRegistry};
-use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore};
+use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, Stores};
 use glance_core::{ImageService, QuotaConfig};
 use glance_server::{AppState, KeystoneAuthenticator};
 use identity_core::IdentityService;
@@ -40,8 +41,15 @@ pub(crate) fn build(
         FsImageStore::open(FsImageStoreConfig::new(&store_dir))
             .with_context(|| format!("opening image store {}", store_dir.display()))?,
     );
-    let service = ImageService::new(registry, store, "fs", QuotaConfig::default())
-        .context("invalid image service settings")?;
+    let staging_dir = root.join("staging");
+    let staging: Arc<dyn ImageStore> = Arc::new(
+        FsImageStore::open(FsImageStoreConfig::new(&staging_dir))
+            .with_context(|| format!("opening staging dir {}", staging_dir.display()))?,
+    );
+    let service = ImageService::new(registry, Stores::new("fs", store), QuotaConfig::default())
+        .context("invalid image service settings")?
+        .with_staging(staging)
+        .with_web_fetcher(Arc::new(ReqwestWebFetcher::new()));
     let auth = KeystoneAuthenticator::new(identity);
     Ok(AppState::new(Arc::new(service), Arc::new(auth)).with_auth_url(identity_url))
 }

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use identity_core::service::BootstrapConfig;
 use identity_core::{
-    Catalog, IdentityBackend, IdentityConfig, IdentityService, Password, SqliteIdentityBackend,
+    AssignmentTarget, Catalog, DomainId, IdentityBackend, IdentityConfig, IdentityService,
+    Password, SqliteIdentityBackend,
 };
 
-use crate::config::IdentityUpConfig;
+use crate::config::{ExtraUser, IdentityUpConfig};
 use crate::up::Service;
 
 /// Where the other services are, for the catalog.
@@ -70,7 +71,48 @@ pub(crate) async fn build(
         .bootstrap(&BootstrapConfig::new(Password::new(admin_password)))
         .await
         .context("identity bootstrap")?;
+    for u in &cfg.users {
+        add_user(&identity, u)
+            .await
+            .with_context(|| format!("creating user {}", u.name))?;
+    }
     Ok(Arc::new(identity))
+}
+
+/// Creates (or updates) one `[[identity.users]]` entry.
+async fn add_user(identity: &IdentityService, u: &ExtraUser) -> anyhow::Result<()> {
+    let domain = DomainId::default_domain();
+    let backend = identity.backend();
+    let project = match backend.find_project(&domain, &u.project).await {
+        Ok(p) => p,
+        Err(identity_core::Error::NotFound { .. }) => {
+            identity.create_project(&domain, &u.project).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let password = Password::new(u.password.clone());
+    let user = match backend.find_user(&domain, &u.name).await {
+        Ok(user) => {
+            identity.set_password(&user.id, &password).await?;
+            user
+        }
+        Err(identity_core::Error::NotFound { .. }) => {
+            identity
+                .create_user(&domain, &u.name, Some(&password))
+                .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for role in &u.roles {
+        identity
+            .grant_role_by_name(
+                &user.id,
+                AssignmentTarget::Project(project.id.clone()),
+                role,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// The identity service once it listens.

@@ -3,8 +3,13 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use anyhow::{bail, Context};
 use glance_core::registry::Location;
+use glance_core::service::ImportConfig;
+use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, MemoryImageStore, Stores};
+use glance_core::QuotaConfig;
 use serde::Deserialize;
 
 fn default_bind() -> SocketAddr {
@@ -29,7 +34,22 @@ pub struct Config {
     /// Its `Debug` hides the password.
     pub registry: Option<Location>,
     /// The filesystem store directory; an in-memory store without it.
+    /// Shorthand for one file store `fs` in this directory, used when
+    /// `[[stores]]` is empty; an in-memory store `memory` without either.
     pub store_dir: Option<PathBuf>,
+    /// The image stores (`enabled_backends`); the one with
+    /// `default = true`, else the first, is the default.
+    #[serde(default)]
+    pub stores: Vec<StoreConfig>,
+    /// The staging directory of `glance-direct` imports
+    /// (`os_glance_staging_store`); in memory without it.
+    pub staging_dir: Option<PathBuf>,
+    /// Per-image quotas.
+    #[serde(default)]
+    pub quota: QuotaConfig,
+    /// Import methods and web-download filtering.
+    #[serde(default)]
+    pub import: ImportConfig,
     /// The base URL in version links; taken from `Host` without it.
     pub public_endpoint: Option<String>,
     /// The identity server validating `X-Auth-Token` (Keystone v3), e.g.
@@ -43,6 +63,71 @@ pub struct Config {
     pub tokens: Vec<StaticToken>,
 }
 
+/// One image store: `type` selects the backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// A filesystem store (`file`): one file per image in `path`.
+    File {
+        /// The store id clients name in `X-Image-Meta-Store`.
+        id: String,
+        /// The directory.
+        path: PathBuf,
+        /// Whether this is the default store.
+        #[serde(default)]
+        default: bool,
+        /// Shown in `/v2/info/stores`.
+        description: Option<String>,
+    },
+    /// An in-memory store (`memory`), for tests and demos.
+    Memory {
+        /// The store id.
+        id: String,
+        /// Whether this is the default store.
+        #[serde(default)]
+        default: bool,
+        /// Shown in `/v2/info/stores`.
+        description: Option<String>,
+    },
+}
+
+impl StoreConfig {
+    /// The store id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::File { id, .. } | Self::Memory { id, .. } => id,
+        }
+    }
+
+    /// Whether it is marked default.
+    pub fn is_default(&self) -> bool {
+        match self {
+            Self::File { default, .. } | Self::Memory { default, .. } => *default,
+        }
+    }
+
+    /// Its description, if any.
+    pub fn description(&self) -> Option<&str> {
+        match self {
+            Self::File { description, .. } | Self::Memory { description, .. } => {
+                description.as_deref()
+            }
+        }
+    }
+
+    /// Opens the store (blocking I/O: call at startup).
+    pub fn open(&self) -> anyhow::Result<Arc<dyn ImageStore>> {
+        Ok(match self {
+            Self::File { path, id, .. } => Arc::new(
+                FsImageStore::open(FsImageStoreConfig::new(path))
+                    .with_context(|| format!("cannot open store {id} at {}", path.display()))?,
+            ),
+            Self::Memory { .. } => Arc::new(MemoryImageStore::new()),
+        })
+    }
+}
+
 /// A fixed token and who it stands for (development only).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +139,9 @@ pub struct StaticToken {
     /// Whether it has the admin role.
     #[serde(default)]
     pub admin: bool,
+    /// Whether it has only the reader role.
+    #[serde(default)]
+    pub reader: bool,
 }
 
 impl fmt::Debug for StaticToken {
@@ -61,6 +149,7 @@ impl fmt::Debug for StaticToken {
         f.debug_struct("StaticToken")
             .field("project", &self.project)
             .field("admin", &self.admin)
+            .field("reader", &self.reader)
             .finish_non_exhaustive()
     }
 }
@@ -68,7 +157,60 @@ impl fmt::Debug for StaticToken {
 impl Config {
     /// Parses a config file's text.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        Ok(toml::from_str(text)?)
+        let c: Self = toml::from_str(text)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.quota.validate()?;
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.stores {
+            if s.id().is_empty() || s.id().starts_with("os_glance") {
+                bail!("bad store id {:?}", s.id());
+            }
+            if !seen.insert(s.id()) {
+                bail!("store id {} appears twice", s.id());
+            }
+        }
+        if self.stores.iter().filter(|s| s.is_default()).count() > 1 {
+            bail!("more than one store has default = true");
+        }
+        Ok(())
+    }
+
+    /// The configured stores, opened; the default is the one marked
+    /// `default`, else the first.
+    pub fn open_stores(&self) -> anyhow::Result<Stores> {
+        let Some(first) = self.stores.first() else {
+            return Ok(match &self.store_dir {
+                Some(dir) => Stores::new(
+                    "fs",
+                    Arc::new(
+                        FsImageStore::open(FsImageStoreConfig::new(dir))
+                            .context("cannot open the store")?,
+                    ),
+                ),
+                None => Stores::new("memory", Arc::new(MemoryImageStore::new())),
+            });
+        };
+        let default = self.stores.iter().find(|s| s.is_default()).unwrap_or(first);
+        let mut stores = Stores::new(default.id(), default.open()?);
+        for s in self.stores.iter().filter(|s| s.id() != default.id()) {
+            stores = stores.with(s.id(), s.open()?);
+        }
+        Ok(stores)
+    }
+
+    /// The staging store of imports.
+    pub fn open_staging(&self) -> anyhow::Result<Arc<dyn ImageStore>> {
+        Ok(match &self.staging_dir {
+            Some(dir) => Arc::new(
+                FsImageStore::open(FsImageStoreConfig::new(dir))
+                    .context("cannot open the staging dir")?,
+            ),
+            None => Arc::new(MemoryImageStore::new()),
+        })
     }
 }
 
@@ -88,5 +230,32 @@ mod tests {
         let c = Config::parse("registry = \"postgres://g:s3cret@db/glance\"").unwrap();
         assert!(matches!(c.registry, Some(Location::Postgres(_))));
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn stores_pick_the_default_and_reject_mistakes() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[[stores]]\nid = \"a\"\ntype = \"memory\"\n\n[[stores]]\nid = \"b\"\ntype = \"file\"\npath = {:?}\ndefault = true\ndescription = \"disk\"\n",
+            dir.path().display().to_string()
+        );
+        let c = Config::parse(&text).unwrap();
+        let s = c.open_stores().unwrap();
+        assert_eq!(s.default_id(), "b");
+        assert_eq!(s.ids().collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(c.stores[1].description(), Some("disk"));
+        let s = Config::parse("").unwrap().open_stores().unwrap();
+        assert_eq!(s.default_id(), "memory");
+        assert!(Config::parse("[[stores]]\nid = \"a\"\ntype = \"tape\"\n").is_err());
+        assert!(Config::parse("[[stores]]\nid = \"a\"\ntype = \"memory\"\ncolor = 1\n").is_err());
+        assert!(Config::parse(
+            "[[stores]]\nid = \"a\"\ntype = \"memory\"\n[[stores]]\nid = \"a\"\ntype = \"memory\"\n"
+        )
+        .is_err());
+        let c = Config::parse(
+            "[quota]\nimage_size_cap = 10\n[import]\nmethods = [\"glance-direct\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.quota.image_size_cap, 10);
     }
 }

@@ -8,12 +8,55 @@ use futures::TryStreamExt;
 use glance_core::image::access::Caller;
 use glance_core::service::UploadOptions;
 use glance_core::store::{ByteRange, GetOptions};
-use glance_core::Error;
+use glance_core::{ByteStream, Error};
 use http::{header, HeaderMap, StatusCode};
 
 use crate::error::ApiError;
 use crate::images::parse_id;
 use crate::router::AppState;
+
+fn header_size(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a size in bytes")))
+        })
+        .transpose()
+}
+
+/// The upload options of a data request: the declared size
+/// (`x-openstack-image-size`, else `Content-Length`; both must agree) and
+/// the target store (`X-Image-Meta-Store`).
+pub(crate) fn upload_options(headers: &HeaderMap) -> Result<UploadOptions, ApiError> {
+    let declared = header_size(headers, "x-openstack-image-size")?;
+    let length = header_size(headers, header::CONTENT_LENGTH.as_str())?;
+    if let (Some(d), Some(l)) = (declared, length) {
+        if d != l {
+            return Err(ApiError::bad_request(format!(
+                "Size exceeds: expected {d} bytes, got {l} bytes"
+            )));
+        }
+    }
+    let mut opts = UploadOptions::default();
+    opts.expected_size = declared.or(length);
+    opts.store = headers
+        .get("x-image-meta-store")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(opts)
+}
+
+/// The request body as image data; a broken connection is an error of
+/// the stream, so the store discards what it got.
+pub(crate) fn body_stream(body: Body) -> ByteStream {
+    Box::pin(
+        body.into_data_stream()
+            .map_err(|e| Error::invalid(format!("upload interrupted: {e}"))),
+    )
+}
 
 /// `PUT /v2/images/{id}/file`: streams the body into the store; the image
 /// becomes active with its hashes, or goes back to queued on failure.
@@ -35,19 +78,20 @@ pub(crate) async fn upload(
             format!("content type {ctype:?} is not supported; use application/octet-stream"),
         ));
     }
-    let mut opts = UploadOptions::default();
-    opts.expected_size = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let data = body
-        .into_data_stream()
-        .map_err(|e| Error::invalid(format!("upload interrupted: {e}")));
+    let opts = upload_options(&headers)?;
     state
         .service
-        .upload(&caller, &id, Box::pin(data), opts)
+        .upload(&caller, &id, body_stream(body), opts)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `HEAD /v2/images/{id}/file`: 405, as Glance answers.
+pub(crate) async fn head_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method HEAD is not allowed for this resource.",
+    )
 }
 
 /// Parses `bytes=a-b`, `bytes=a-` or `bytes=-n` against `size`.

@@ -1,5 +1,7 @@
 //! Version discovery and the JSON schemas glanceclient validates against.
 
+use std::sync::LazyLock;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -8,10 +10,15 @@ use serde_json::{json, Value};
 
 use crate::router::AppState;
 
-/// The versions we claim: the v2 core API without import, multi-store,
-/// cache or locations (those gate on later minor versions).
+/// The versions we claim: up to v2.9 (import v2.6, hidden images v2.7,
+/// multi-store v2.8, copy-image v2.9); not tasks (v2.12), cache or the
+/// locations API (v2.17), which clients gate on those versions.
 const VERSIONS: &[(&str, &str)] = &[
-    ("v2.5", "CURRENT"),
+    ("v2.9", "CURRENT"),
+    ("v2.8", "SUPPORTED"),
+    ("v2.7", "SUPPORTED"),
+    ("v2.6", "SUPPORTED"),
+    ("v2.5", "SUPPORTED"),
     ("v2.4", "SUPPORTED"),
     ("v2.3", "SUPPORTED"),
     ("v2.2", "SUPPORTED"),
@@ -20,16 +27,7 @@ const VERSIONS: &[(&str, &str)] = &[
 ];
 
 fn versions_doc(state: &AppState, headers: &HeaderMap) -> Value {
-    let base = match &state.public_endpoint {
-        Some(e) => e.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost:9292");
-            format!("http://{host}")
-        }
-    };
+    let base = state.base_url(headers);
     let versions: Vec<Value> = VERSIONS
         .iter()
         .map(|(id, status)| {
@@ -56,66 +54,16 @@ pub(crate) async fn versions(State(state): State<AppState>, headers: HeaderMap) 
     Json(versions_doc(&state, &headers)).into_response()
 }
 
-fn nullable(t: &str) -> Value {
-    json!({ "type": ["null", t] })
-}
+/// The properties of Glance's `image` schema: its base properties plus
+/// the custom ones of the stock `schema-image.json` (`is_base: false`).
+const IMAGE_PROPERTIES: &str = include_str!("schemas/image_properties.json");
 
-/// Glance's `image` schema: every key we return with its type, custom
-/// properties as strings.
-pub(crate) fn image_schema() -> Value {
-    let mut disk: Vec<Value> = vec![Value::Null];
-    disk.extend(
-        glance_core::image::DiskFormat::ALL
-            .iter()
-            .map(|f| json!(f.as_str())),
-    );
-    let mut container: Vec<Value> = vec![Value::Null];
-    container.extend(
-        glance_core::image::ContainerFormat::ALL
-            .iter()
-            .map(|f| json!(f.as_str())),
-    );
-    let statuses: Vec<&str> = glance_core::ImageStatus::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+static IMAGE_SCHEMA: LazyLock<Value> = LazyLock::new(|| {
+    // A constant of this crate; the unit tests check that it parses.
+    let properties: Value = serde_json::from_str(IMAGE_PROPERTIES).unwrap_or(Value::Null);
     json!({
         "name": "image",
-        "properties": {
-            "id": {"type": "string", "description": "An identifier for the image",
-                   "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"},
-            "name": {"type": ["null", "string"], "maxLength": 255, "description": "Descriptive name for the image"},
-            "status": {"type": "string", "readOnly": true, "enum": statuses},
-            "visibility": {"type": "string", "enum": ["community", "public", "private", "shared"]},
-            "protected": {"type": "boolean"},
-            "os_hidden": {"type": "boolean"},
-            "checksum": {"type": ["null", "string"], "readOnly": true, "maxLength": 32},
-            "os_hash_algo": {"type": ["null", "string"], "readOnly": true, "maxLength": 64},
-            "os_hash_value": {"type": ["null", "string"], "readOnly": true, "maxLength": 128},
-            "owner": {"type": ["null", "string"], "maxLength": 255},
-            "size": {"type": ["null", "integer"], "readOnly": true},
-            "virtual_size": {"type": ["null", "integer"], "readOnly": true},
-            "container_format": {"type": ["null", "string"], "enum": container},
-            "disk_format": {"type": ["null", "string"], "enum": disk},
-            "created_at": {"type": "string", "readOnly": true},
-            "updated_at": {"type": "string", "readOnly": true},
-            "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
-            "direct_url": {"type": "string", "readOnly": true},
-            "min_ram": {"type": "integer"},
-            "min_disk": {"type": "integer"},
-            "self": {"type": "string", "readOnly": true},
-            "file": {"type": "string", "readOnly": true},
-            "stores": {"type": "string", "readOnly": true},
-            "schema": {"type": "string", "readOnly": true},
-            "locations": {"type": "array", "items": {"type": "object"}},
-            "kernel_id": nullable("string"),
-            "ramdisk_id": nullable("string"),
-            "instance_uuid": {"type": "string"},
-            "architecture": {"type": "string"},
-            "os_distro": {"type": "string"},
-            "os_version": {"type": "string"},
-            "description": {"type": "string"}
-        },
+        "properties": properties,
         "additionalProperties": {"type": "string"},
         "links": [
             {"rel": "self", "href": "{self}"},
@@ -123,6 +71,11 @@ pub(crate) fn image_schema() -> Value {
             {"rel": "describedby", "href": "{schema}"}
         ]
     })
+});
+
+/// Glance's `image` schema (a permissive schema: custom properties are strings).
+pub(crate) fn image_schema() -> Value {
+    IMAGE_SCHEMA.clone()
 }
 
 /// `GET /v2/schemas/image`.
@@ -136,9 +89,9 @@ pub(crate) async fn schema_images() -> Json<Value> {
         "name": "images",
         "properties": {
             "images": {"type": "array", "items": image_schema()},
-            "schema": {"type": "string"},
             "first": {"type": "string"},
-            "next": {"type": "string"}
+            "next": {"type": "string"},
+            "schema": {"type": "string"}
         },
         "links": [
             {"rel": "first", "href": "{first}"},
@@ -148,16 +101,20 @@ pub(crate) async fn schema_images() -> Json<Value> {
     }))
 }
 
+/// Glance's member schema in its "minimal" form (name and properties).
 fn member_schema() -> Value {
+    const UUID: &str =
+        "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
     json!({
         "name": "member",
         "properties": {
-            "member_id": {"type": "string"},
-            "image_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
-            "created_at": {"type": "string"},
-            "updated_at": {"type": "string"},
-            "schema": {"type": "string", "readOnly": true}
+            "member_id": {"type": "string", "description": "An identifier for the image member (tenantId)"},
+            "image_id": {"type": "string", "description": "An identifier for the image", "pattern": UUID},
+            "created_at": {"type": "string", "description": "Date and time of image member creation"},
+            "updated_at": {"type": "string", "description": "Date and time of last modification of image member"},
+            "status": {"type": "string", "description": "The status of this image member",
+                       "enum": ["pending", "accepted", "rejected"]},
+            "schema": {"readOnly": true, "type": "string"}
         }
     })
 }
@@ -174,6 +131,56 @@ pub(crate) async fn schema_members() -> Json<Value> {
         "properties": {
             "members": {"type": "array", "items": member_schema()},
             "schema": {"type": "string"}
-        }
+        },
+        "links": [{"rel": "describedby", "href": "{schema}"}]
     }))
+}
+
+/// `GET /v2/schemas/metadefs/namespace`: glanceclient loads it on first
+/// use; we have no metadefs, so a valid schema with no properties.
+pub(crate) async fn schema_metadefs_namespace() -> Json<Value> {
+    Json(json!({"name": "namespace", "properties": {}, "additionalProperties": false}))
+}
+
+/// `GET /v2/schemas/metadefs/resource_type`, as the namespace one.
+pub(crate) async fn schema_metadefs_resource_type() -> Json<Value> {
+    Json(
+        json!({"name": "resource_type_association", "properties": {}, "additionalProperties": false}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_schema_is_glances() {
+        let props: Value = serde_json::from_str(IMAGE_PROPERTIES).unwrap();
+        let s = image_schema();
+        assert_eq!(s["properties"], props);
+        // Every key image_json renders with a non-string value is declared.
+        for (k, t) in [
+            ("os_hash_value", json!(["null", "string"])),
+            ("size", json!(["null", "integer"])),
+            ("virtual_size", json!(["null", "integer"])),
+            ("protected", json!("boolean")),
+            ("os_hidden", json!("boolean")),
+            ("min_ram", json!("integer")),
+            ("tags", json!("array")),
+            ("owner", json!(["null", "string"])),
+        ] {
+            assert_eq!(s["properties"][k]["type"], t, "{k}");
+        }
+        let disk: Vec<Value> = std::iter::once(Value::Null)
+            .chain(
+                glance_core::image::DiskFormat::ALL
+                    .iter()
+                    .map(|f| json!(f.as_str())),
+            )
+            .collect();
+        assert_eq!(s["properties"]["disk_format"]["enum"], json!(disk));
+        let statuses = s["properties"]["status"]["enum"].as_array().unwrap().len();
+        assert_eq!(statuses, glance_core::ImageStatus::ALL.len());
+        assert_eq!(props.as_object().unwrap().len(), 34);
+    }
 }

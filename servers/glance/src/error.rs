@@ -61,6 +61,7 @@ impl From<Error> for ApiError {
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Error::FormatMismatch { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unsupported { .. } => StatusCode::NOT_IMPLEMENTED,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,22 +1,20 @@
 //! Image metadata handlers: create, list, show, PATCH, delete, tags.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use bytes::Bytes;
-use glance_core::image::access::{Caller, MemberStatusFilter, VisibilityFilter};
-use glance_core::registry::{ListOptions, SortDir, SortKey};
+use glance_core::image::access::Caller;
 use glance_core::service::CreateImage;
-use glance_core::{Error, Image, ImageId, ProjectId};
+use glance_core::{Error, Image, ImageId};
 use http::{header, HeaderMap, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::router::AppState;
 use crate::wire::{has_field, image_json, remove_field, set_field};
 
-type ApiResult<T = Response> = Result<T, ApiError>;
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// Parses a path id; anything but a UUID is "not found", as OSC expects.
 pub(crate) fn parse_id(id: &str) -> ApiResult<ImageId> {
@@ -24,7 +22,7 @@ pub(crate) fn parse_id(id: &str) -> ApiResult<ImageId> {
         .map_err(|_| ApiError::not_found(format!("no image found with ID {id}")))
 }
 
-fn json_body(body: &Bytes) -> ApiResult<Value> {
+pub(crate) fn json_body(body: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON in request body: {e}")))
 }
@@ -33,6 +31,7 @@ fn json_body(body: &Bytes) -> ApiResult<Value> {
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
     let Value::Object(obj) = json_body(&body)? else {
@@ -56,26 +55,30 @@ pub(crate) async fn create(
     req.name = tmpl.name;
     req.visibility = obj.contains_key("visibility").then_some(tmpl.visibility);
     req.protected = tmpl.protected;
+    req.os_hidden = tmpl.os_hidden;
     req.disk_format = tmpl.disk_format;
     req.container_format = tmpl.container_format;
     req.min_disk = tmpl.min_disk;
     req.min_ram = tmpl.min_ram;
     req.tags = tmpl.tags;
     req.properties = tmpl.properties;
-    let mut image = state.service.create(&caller, req).await?;
-    if tmpl.os_hidden {
-        image = state
-            .service
-            .modify(&caller, &image.id, |img| {
-                img.os_hidden = true;
-                Ok(())
-            })
-            .await?;
-    }
-    let location = format!("/v2/images/{}", image.id);
+    let image = state.service.create(&caller, req).await?;
+    let location = format!("{}/v2/images/{}", state.base_url(&headers), image.id);
+    let methods = state.service.import_methods().join(",");
+    let stores: Vec<&str> = state.service.stores().ids().collect();
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
+        [
+            (header::LOCATION, location),
+            (
+                header::HeaderName::from_static("openstack-image-import-methods"),
+                methods,
+            ),
+            (
+                header::HeaderName::from_static("openstack-image-store-ids"),
+                stores.join(","),
+            ),
+        ],
         Json(image_json(&image)),
     )
         .into_response())
@@ -99,6 +102,28 @@ pub(crate) async fn delete(
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
     state.service.delete(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v2/images/{id}/actions/deactivate`.
+pub(crate) async fn deactivate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    state.service.deactivate(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v2/images/{id}/actions/reactivate`.
+pub(crate) async fn reactivate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    state.service.reactivate(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -185,6 +210,13 @@ fn apply_patch(img: &mut Image, ops: Vec<PatchOp>) -> Result<(), Error> {
                 value,
                 replace,
             } => {
+                if matches!(key.as_str(), "disk_format" | "container_format")
+                    && img.status != glance_core::ImageStatus::Queued
+                {
+                    return Err(Error::forbidden(format!(
+                        "attribute {key} can be only replaced for a queued image"
+                    )));
+                }
                 if replace && !has_field(img, &key) {
                     return Err(Error::conflict(format!("property {key} does not exist")));
                 }
@@ -226,106 +258,4 @@ pub(crate) async fn update(
         .modify(&caller, &id, move |img| apply_patch(img, ops))
         .await?;
     Ok(Json(image_json(&image)))
-}
-
-fn parse_list(params: &[(String, String)]) -> ApiResult<ListOptions> {
-    let mut opts = ListOptions::default();
-    let mut keys = Vec::new();
-    let mut dirs = Vec::new();
-    let mut limit = 25usize;
-    for (k, v) in params {
-        match k.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .map_err(|_| {
-                        ApiError::bad_request("limit param must be a non-negative integer")
-                    })?
-                    .min(1000);
-            }
-            "marker" => {
-                opts.marker =
-                    Some(v.parse().map_err(|_| {
-                        ApiError::bad_request(format!("no image found with ID {v}"))
-                    })?)
-            }
-            "sort_key" => keys.push(v.parse::<SortKey>()?),
-            "sort_dir" => dirs.push(v.parse::<SortDir>()?),
-            "name" => opts.name = Some(v.clone()),
-            "status" => opts.status = Some(v.parse()?),
-            "owner" => opts.owner = Some(ProjectId::new(v.clone())?),
-            "tag" => opts.tags.push(v.clone()),
-            "os_hidden" => {
-                opts.os_hidden = Some(
-                    v.parse::<bool>()
-                        .map_err(|_| ApiError::bad_request("os_hidden must be true or false"))?,
-                )
-            }
-            "visibility" => {
-                opts.visibility = if v == "all" {
-                    VisibilityFilter::All
-                } else {
-                    VisibilityFilter::Only(v.parse()?)
-                }
-            }
-            "member_status" => {
-                opts.member_status = if v == "all" {
-                    MemberStatusFilter::All
-                } else {
-                    MemberStatusFilter::Only(v.parse()?)
-                }
-            }
-            _ => {}
-        }
-    }
-    if !dirs.is_empty() && dirs.len() != 1 && dirs.len() != keys.len() {
-        return Err(ApiError::bad_request(
-            "the number of sort_dir must be 1 or match sort_key",
-        ));
-    }
-    if keys.is_empty() && !dirs.is_empty() {
-        keys.push(SortKey::CreatedAt);
-    }
-    opts.sort = keys
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| (k, dirs.get(i).or(dirs.first()).copied().unwrap_or_default()))
-        .collect();
-    opts.limit = Some(limit);
-    Ok(opts)
-}
-
-/// `GET /v2/images`: filters, sorting and marker paging with `next`.
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let opts = parse_list(&params)?;
-    let limit = opts.limit.unwrap_or(25);
-    let images = state.service.list(&caller, opts).await?;
-    let rest: Vec<&str> = raw
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("marker="))
-        .collect();
-    let query = rest.join("&");
-    let first = if query.is_empty() {
-        "/v2/images".to_owned()
-    } else {
-        format!("/v2/images?{query}")
-    };
-    let mut body = json!({
-        "images": images.iter().map(image_json).collect::<Vec<_>>(),
-        "first": first,
-        "schema": "/v2/schemas/images",
-    });
-    if let (Some(last), true) = (images.last(), limit > 0 && images.len() == limit) {
-        let sep = if query.is_empty() { "" } else { "&" };
-        body["next"] = json!(format!("/v2/images?{query}{sep}marker={}", last.id));
-    }
-    Ok(Json(body))
 }

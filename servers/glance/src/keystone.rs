@@ -11,7 +11,7 @@ use crate::auth::Authenticator;
 
 /// Resolves `X-Auth-Token` through the identity service (in process or
 /// over HTTP): the token's project is the caller's project, the `admin`
-/// role makes an admin.
+/// role makes an admin, a token with `reader` but not `member` is read-only.
 #[derive(Debug, Clone)]
 pub struct KeystoneAuthenticator {
     validator: Arc<dyn TokenValidator>,
@@ -30,10 +30,7 @@ pub fn caller_of(info: &TokenInfo) -> Option<Caller> {
         Some(p) => Some(ProjectId::new(p.clone()).ok()?),
         None => None,
     };
-    Some(Caller {
-        project,
-        is_admin: info.has_role("admin"),
-    })
+    Some(Caller::from_roles(project, &info.roles))
 }
 
 #[async_trait]
@@ -70,9 +67,12 @@ mod tests {
     #[test]
     fn roles_and_project_map_to_caller() {
         let c = caller_of(&info(Some("p1"), &["member"])).unwrap();
-        assert_eq!(c.project.unwrap().as_str(), "p1");
+        assert_eq!(c.project.as_ref().unwrap().as_str(), "p1");
         assert!(!c.is_admin);
         assert!(caller_of(&info(Some("p1"), &["Admin"])).unwrap().is_admin);
         assert!(caller_of(&info(None, &[])).unwrap().project.is_none());
+        let reader = caller_of(&info(Some("p1"), &["reader"])).unwrap();
+        assert!(reader.read_only && !reader.can_write());
+        assert!(c.can_write());
     }
 }

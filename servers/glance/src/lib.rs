@@ -7,7 +7,10 @@ mod data;
 mod discovery;
 mod error;
 mod images;
+mod import;
 mod keystone;
+mod list;
+mod members;
 mod router;
 pub use server_runtime as runtime;
 mod wire;
@@ -19,3 +22,5 @@ pub use router::{router, AppState};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_api;

@@ -1,17 +1,19 @@
 //! [`AppState`] and the route table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use glance_core::ImageService;
+use http::HeaderMap;
 
 use crate::auth::{require_token, Authenticator};
 use crate::error::{format_errors, ApiError};
-use crate::{data, discovery, images};
+use crate::{data, discovery, images, import, list, members};
 
 /// What every handler shares: the image service and the authenticator.
 #[derive(Clone, Debug)]
@@ -20,6 +22,7 @@ pub struct AppState {
     pub(crate) authenticator: Arc<dyn Authenticator>,
     pub(crate) public_endpoint: Option<String>,
     pub(crate) auth_url: Option<String>,
+    pub(crate) store_descriptions: HashMap<String, String>,
 }
 
 impl AppState {
@@ -30,6 +33,31 @@ impl AppState {
             authenticator,
             public_endpoint: None,
             auth_url: None,
+            store_descriptions: HashMap::new(),
+        }
+    }
+
+    /// The description of store `id` shown in `/v2/info/stores`.
+    pub fn with_store_description(
+        mut self,
+        id: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        self.store_descriptions.insert(id.into(), text.into());
+        self
+    }
+
+    /// The base URL of this API: the public endpoint, else from `Host`.
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
+        match &self.public_endpoint {
+            Some(e) => e.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost:9292");
+                format!("http://{host}")
+            }
         }
     }
 
@@ -61,7 +89,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/schemas/images", get(discovery::schema_images))
         .route("/v2/schemas/member", get(discovery::schema_member))
         .route("/v2/schemas/members", get(discovery::schema_members))
-        .route("/v2/images", get(images::list).post(images::create))
+        .route(
+            "/v2/schemas/metadefs/namespace",
+            get(discovery::schema_metadefs_namespace),
+        )
+        .route(
+            "/v2/schemas/metadefs/resource_type",
+            get(discovery::schema_metadefs_resource_type),
+        )
+        .route("/v2/info/import", get(import::info_import))
+        .route("/v2/info/stores", get(import::info_stores))
+        .route("/v2/images", get(list::list).post(images::create))
         .route(
             "/v2/images/{id}",
             get(images::show)
@@ -70,7 +108,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v2/images/{id}/file",
-            get(data::download).put(data::upload),
+            get(data::download)
+                .put(data::upload)
+                .head(data::head_not_allowed),
+        )
+        .route("/v2/images/{id}/stage", put(import::stage))
+        .route("/v2/images/{id}/import", post(import::import))
+        .route(
+            "/v2/images/{id}/actions/deactivate",
+            post(images::deactivate),
+        )
+        .route(
+            "/v2/images/{id}/actions/reactivate",
+            post(images::reactivate),
+        )
+        .route(
+            "/v2/images/{id}/members",
+            get(members::list).post(members::create),
+        )
+        .route(
+            "/v2/images/{id}/members/{member}",
+            get(members::show)
+                .put(members::update)
+                .delete(members::delete),
         )
         .route(
             "/v2/images/{id}/tags/{tag}",

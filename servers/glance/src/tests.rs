@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::Router;
 use glance_core::image::access::Caller;
 use glance_core::registry::MemoryImageRegistry;
-use glance_core::store::MemoryImageStore;
+use glance_core::store::{MemoryImageStore, Stores};
 use glance_core::{ImageService, ProjectId, QuotaConfig};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -21,8 +21,7 @@ const PATCH: &str = "application/openstack-images-v2.1-json-patch";
 fn app() -> Router {
     let service = ImageService::new(
         Arc::new(MemoryImageRegistry::new()),
-        Arc::new(MemoryImageStore::new()),
-        "memory",
+        Stores::new("memory", Arc::new(MemoryImageStore::new())),
         QuotaConfig::default(),
     )
     .unwrap();
@@ -34,19 +33,19 @@ fn app() -> Router {
     router(AppState::new(Arc::new(service), Arc::new(auth)))
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: bytes::Bytes,
+pub(crate) struct Resp {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
-async fn call(app: &Router, req: Request<Body>) -> Resp {
+pub(crate) async fn call(app: &Router, req: Request<Body>) -> Resp {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -58,7 +57,7 @@ async fn call(app: &Router, req: Request<Body>) -> Resp {
     }
 }
 
-fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
+pub(crate) fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
     let b = Request::builder().method(method).uri(uri);
     match token {
         Some(t) => b.header("x-auth-token", t),
@@ -66,7 +65,7 @@ fn req(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
     }
 }
 
-async fn get(app: &Router, uri: &str, token: &str) -> Resp {
+pub(crate) async fn get(app: &Router, uri: &str, token: &str) -> Resp {
     call(
         app,
         req("GET", uri, Some(token)).body(Body::empty()).unwrap(),
@@ -74,7 +73,7 @@ async fn get(app: &Router, uri: &str, token: &str) -> Resp {
     .await
 }
 
-async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
+pub(crate) async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
     let r = req("POST", uri, Some(token))
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
@@ -82,7 +81,7 @@ async fn post_json(app: &Router, uri: &str, token: &str, body: Value) -> Resp {
     call(app, r).await
 }
 
-async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
+pub(crate) async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
     let r = req("PATCH", &format!("/v2/images/{id}"), Some(token))
         .header("content-type", PATCH)
         .body(Body::from(ops.to_string()))
@@ -90,7 +89,7 @@ async fn patch(app: &Router, id: &str, token: &str, ops: Value) -> Resp {
     call(app, r).await
 }
 
-async fn create(app: &Router, token: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &Router, token: &str, body: Value) -> Value {
     let r = post_json(app, "/v2/images", token, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.json()

@@ -63,6 +63,55 @@ pub(crate) fn timestamp(secs: u64) -> String {
     )
 }
 
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an ISO 8601 time (`YYYY-MM-DDTHH:MM:SS[.frac][Z|±HH:MM]`, or a
+/// date alone) into seconds since the epoch.
+pub(crate) fn parse_time(s: &str) -> Option<u64> {
+    let num = |a: usize, b: usize| s.get(a..b).and_then(|x| x.parse::<i64>().ok());
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    if s.get(4..5) != Some("-")
+        || s.get(7..8) != Some("-")
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+    {
+        return None;
+    }
+    let mut secs = days_from_civil(y, mo, d) * 86_400;
+    if s.len() > 10 {
+        if !matches!(s.get(10..11), Some("T" | "t" | " ")) || s.get(13..14) != Some(":") {
+            return None;
+        }
+        let (h, mi) = (num(11, 13)?, num(14, 16)?);
+        let sec = if s.get(16..17) == Some(":") {
+            num(17, 19)?
+        } else {
+            0
+        };
+        secs += h * 3600 + mi * 60 + sec;
+        let rest = s.get(16..)?;
+        let tz = rest.find(['Z', 'z', '+']).or_else(|| rest.rfind('-'));
+        if let Some(i) = tz {
+            let z = &rest[i..];
+            if z.len() >= 6 && (z.starts_with('+') || z.starts_with('-')) {
+                let off = z.get(1..3)?.parse::<i64>().ok()? * 3600
+                    + z.get(4..6)?.parse::<i64>().ok()? * 60;
+                secs -= if z.starts_with('+') { off } else { -off };
+            }
+        }
+    }
+    u64::try_from(secs).ok()
+}
+
 /// The image as Glance shows it: core keys (unset ones `null`) plus the
 /// custom properties as top-level strings.
 pub(crate) fn image_json(img: &Image) -> Value {
@@ -134,6 +183,9 @@ pub(crate) fn set_field(img: &mut Image, key: &str, value: &Value) -> Result<()>
     if READ_ONLY.contains(&key) {
         return Err(Error::forbidden(format!("attribute '{key}' is read-only")));
     }
+    if key.starts_with("os_glance") {
+        return Err(Error::forbidden(format!("attribute '{key}' is reserved")));
+    }
     match key {
         "name" => {
             let name = opt_str(key, value)?;
@@ -189,7 +241,7 @@ pub(crate) fn set_field(img: &mut Image, key: &str, value: &Value) -> Result<()>
 /// Removes `key` from `img` (PATCH `remove`): custom properties only;
 /// `Conflict` if it is absent, `Forbidden` for core and read-only keys.
 pub(crate) fn remove_field(img: &mut Image, key: &str) -> Result<()> {
-    if READ_ONLY.contains(&key) || CORE.contains(&key) {
+    if READ_ONLY.contains(&key) || CORE.contains(&key) || key.starts_with("os_glance") {
         return Err(Error::forbidden(format!(
             "attribute '{key}' may not be removed"
         )));
@@ -209,6 +261,20 @@ pub(crate) fn has_field(img: &Image, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::timestamp;
+
+    #[test]
+    fn times_parse_back() {
+        use super::parse_time;
+        assert_eq!(parse_time("2026-11-24T19:08:31Z"), Some(1_795_547_311));
+        assert_eq!(
+            parse_time("2026-11-24T19:08:31.123456Z"),
+            Some(1_795_547_311)
+        );
+        assert_eq!(parse_time("2026-11-24T20:08:31+01:00"), Some(1_795_547_311));
+        assert_eq!(parse_time("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2000-13-01"), None);
+    }
 
     #[test]
     fn timestamps_are_utc_iso8601() {

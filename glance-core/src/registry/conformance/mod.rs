@@ -23,6 +23,72 @@ pub async fn run_all(r: &dyn ImageRegistry) {
     list_applies_visibility_policy(r).await;
     clear(r).await;
     reference::list_matches_reference(r).await;
+    list_applies_extra_filters(r).await;
+}
+
+/// Every [`ListFilter`](super::ListFilter) in `filters` must hold:
+/// one-of on wire values, size bounds, times, `protected`, custom properties.
+pub async fn list_applies_extra_filters(r: &dyn ImageRegistry) {
+    use super::{FilterField, ListFilter, TimeOp};
+    clear(r).await;
+    let mut a = image("p1", 100);
+    a.name = Some("a".into());
+    a.size = Some(10);
+    a.protected = true;
+    a.properties.insert("os_distro".into(), "cirros".into());
+    let mut b = image("p1", 200);
+    b.name = Some("b".into());
+    b.size = Some(1000);
+    b.disk_format = Some(crate::image::DiskFormat::Qcow2);
+    let mut c = image("p1", 300);
+    c.name = Some("c".into());
+    for i in [&a, &b, &c] {
+        r.create(i).await.unwrap();
+    }
+    let names = |filters: Vec<ListFilter>| async move {
+        let opts = ListOptions {
+            filters,
+            sort: vec![(SortKey::Name, SortDir::Asc)],
+            ..ListOptions::default()
+        };
+        r.list(&opts)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let one_of = |field, v: &[&str]| ListFilter::OneOf {
+        field,
+        values: v.iter().map(|s| s.to_string()).collect(),
+    };
+    assert_eq!(
+        names(vec![one_of(FilterField::Name, &["a", "c"])]).await,
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(vec![one_of(FilterField::DiskFormat, &["qcow2"])]).await,
+        ["b"]
+    );
+    assert_eq!(
+        names(vec![ListFilter::SizeMin(10), ListFilter::SizeMax(999)]).await,
+        ["a"]
+    );
+    let after = ListFilter::Time {
+        updated: false,
+        op: TimeOp::Gt,
+        secs: 150,
+    };
+    assert_eq!(names(vec![after]).await, ["b", "c"]);
+    assert_eq!(names(vec![ListFilter::Protected(true)]).await, ["a"]);
+    let distro = ListFilter::Property {
+        key: "os_distro".into(),
+        value: "cirros".into(),
+    };
+    assert_eq!(names(vec![distro]).await, ["a"]);
+    assert!(names(vec![one_of(FilterField::Status, &["active"])])
+        .await
+        .is_empty());
 }
 
 mod reference;

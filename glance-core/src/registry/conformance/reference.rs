@@ -107,10 +107,7 @@ pub async fn list_matches_reference(r: &dyn ImageRegistry) {
         Some(Caller::project(p("a"))),
         Some(Caller::project(p("b"))),
         Some(Caller::admin(p("c"))),
-        Some(Caller {
-            project: None,
-            is_admin: false,
-        }),
+        Some(Caller::anonymous()),
     ];
     let visibilities = [
         VisibilityFilter::Default,

@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use glance_core::image::access::Caller;
+use glance_core::import::ReqwestWebFetcher;
 use glance_core::registry::Location;
-use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, MemoryImageStore};
-use glance_core::{ImageService, ProjectId, QuotaConfig};
+use glance_core::{ImageService, ProjectId};
 use glance_server::config::Config;
 use glance_server::runtime::{self, RunningServer};
 use glance_server::{router, AppState, KeystoneAuthenticator, StaticAuthenticator};
@@ -42,23 +42,19 @@ async fn main() -> anyhow::Result<()> {
     let registry = glance_core::registry::open_location(&location)
         .await
         .with_context(|| format!("cannot open the registry {location}"))?;
-    let (store, store_id): (Arc<dyn ImageStore>, &str) = match &config.store_dir {
-        Some(dir) => (
-            Arc::new(
-                FsImageStore::open(FsImageStoreConfig::new(dir))
-                    .context("cannot open the store")?,
-            ),
-            "fs",
-        ),
-        None => (Arc::new(MemoryImageStore::new()), "memory"),
-    };
-    let service = ImageService::new(registry, store, store_id, QuotaConfig::default())?;
+    let stores = config.open_stores()?;
+    let service = ImageService::new(registry, stores, config.quota.clone())?
+        .with_staging(config.open_staging()?)
+        .with_import_config(config.import.clone())
+        .with_web_fetcher(Arc::new(ReqwestWebFetcher::new()));
 
     let mut auth = StaticAuthenticator::new();
     for t in &config.tokens {
         let project = ProjectId::new(t.project.clone())?;
         let caller = if t.admin {
             Caller::admin(project)
+        } else if t.reader {
+            Caller::reader(project)
         } else {
             Caller::project(project)
         };
@@ -76,6 +72,11 @@ async fn main() -> anyhow::Result<()> {
     let mut state = AppState::new(Arc::new(service), authenticator);
     if let Some(url) = &config.auth_url {
         state = state.with_auth_url(url.clone());
+    }
+    for s in &config.stores {
+        if let Some(d) = s.description() {
+            state = state.with_store_description(s.id(), d);
+        }
     }
     if let Some(e) = &config.public_endpoint {
         state = state.with_public_endpoint(e.clone());

@@ -9,13 +9,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::{Error, Result};
 use crate::image::access::{self, Caller};
 use crate::image::{
-    ContainerFormat, DiskFormat, Image, ImageId, ImageLocation, ImageStatus, MemberStatus,
-    Visibility, OS_HASH_ALGO,
+    ContainerFormat, DiskFormat, Image, ImageId, ImageStatus, MemberStatus, Visibility,
 };
+use crate::import::WebFetcher;
 use crate::quota::QuotaConfig;
 use crate::registry::{ImageRegistry, ListOptions};
-use crate::store::{GetOptions, ImageStore, PutOptions};
-use crate::stream::ByteStream;
+use crate::store::{ImageStore, MemoryImageStore, Stores};
+
+mod data;
+mod import;
+mod members;
+
+pub use data::UploadOptions;
+pub use import::{
+    ImportConfig, ImportMethod, ImportRequest, ImportTask, FAILED_IMPORT_PROP, IMPORTING_TO_PROP,
+    IMPORT_TASK_PROP,
+};
 
 /// The current time in seconds since the Unix epoch; injectable for tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -39,6 +48,8 @@ pub struct CreateImage {
     pub visibility: Option<Visibility>,
     /// Protected from deletion.
     pub protected: bool,
+    /// Left out of default lists.
+    pub os_hidden: bool,
     /// Disk format.
     pub disk_format: Option<DiskFormat>,
     /// Container format.
@@ -53,21 +64,15 @@ pub struct CreateImage {
     pub properties: BTreeMap<String, String>,
 }
 
-/// Optional inputs of [`ImageService::upload`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct UploadOptions {
-    /// The declared size (`Content-Length`); a mismatch is `InvalidInput`.
-    pub expected_size: Option<u64>,
-}
-
 /// Image operations with policy, quotas and lifecycle applied.
 #[derive(Clone)]
 pub struct ImageService {
     registry: Arc<dyn ImageRegistry>,
-    store: Arc<dyn ImageStore>,
-    store_id: String,
+    stores: Stores,
+    staging: Arc<dyn ImageStore>,
     quota: QuotaConfig,
+    import: ImportConfig,
+    fetcher: Option<Arc<dyn WebFetcher>>,
     clock: Clock,
 }
 
@@ -75,30 +80,67 @@ impl fmt::Debug for ImageService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImageService")
             .field("registry", &self.registry)
-            .field("store", &self.store)
-            .field("store_id", &self.store_id)
+            .field("stores", &self.stores)
+            .field("staging", &self.staging)
             .field("quota", &self.quota)
+            .field("import", &self.import)
+            .field("fetcher", &self.fetcher)
             .finish_non_exhaustive()
     }
 }
 
 impl ImageService {
-    /// A service over `registry` and `store` (recorded in locations as
-    /// `store_id`), checking `quota` (validated here).
+    /// A service over `registry` and `stores`, checking `quota` (validated
+    /// here). Staged data (`PUT /stage`) goes to an in-memory store until
+    /// [`Self::with_staging`] names another; web-download is off until
+    /// [`Self::with_web_fetcher`].
     pub fn new(
         registry: Arc<dyn ImageRegistry>,
-        store: Arc<dyn ImageStore>,
-        store_id: impl Into<String>,
+        stores: Stores,
         quota: QuotaConfig,
     ) -> Result<Self> {
         quota.validate()?;
         Ok(Self {
             registry,
-            store,
-            store_id: store_id.into(),
+            stores,
+            staging: Arc::new(MemoryImageStore::new()),
             quota,
+            import: ImportConfig::default(),
+            fetcher: None,
             clock: Arc::new(system_clock),
         })
+    }
+
+    /// Sets the staging store (Glance's `os_glance_staging_store`, a file dir).
+    pub fn with_staging(mut self, staging: Arc<dyn ImageStore>) -> Self {
+        self.staging = staging;
+        self
+    }
+
+    /// Sets the import options (methods, web-download filtering).
+    pub fn with_import_config(mut self, config: ImportConfig) -> Self {
+        self.import = config;
+        self
+    }
+
+    /// Enables web-download with `fetcher` fetching the URIs.
+    pub fn with_web_fetcher(mut self, fetcher: Arc<dyn WebFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// The image stores.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// The quotas.
+    pub fn quota(&self) -> &QuotaConfig {
+        &self.quota
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
     }
 
     /// Replaces the clock.
@@ -127,6 +169,7 @@ impl ImageService {
     /// publicize without admin or without a project; `QuotaExceeded` over
     /// the tag or property quota; `AlreadyExists` for a taken id.
     pub async fn create(&self, caller: &Caller, req: CreateImage) -> Result<Image> {
+        access::check_write(caller)?;
         if caller.project.is_none() && !caller.is_admin {
             return Err(Error::forbidden("creating an image needs a project scope"));
         }
@@ -137,11 +180,12 @@ impl ImageService {
         let mut image = Image::new(
             req.id.unwrap_or_else(ImageId::new_v4),
             caller.project.clone(),
-            (self.clock)(),
+            self.now(),
         );
         image.name = req.name;
         image.visibility = visibility;
         image.protected = req.protected;
+        image.os_hidden = req.os_hidden;
         image.disk_format = req.disk_format;
         image.container_format = req.container_format;
         image.min_disk = req.min_disk;
@@ -157,76 +201,6 @@ impl ImageService {
         let image = self.registry.get(id).await?;
         access::check_read(&image, caller, self.member_status(id, caller).await?)?;
         Ok(image)
-    }
-
-    /// Uploads data: `queued -> saving -> active`, hashing while storing.
-    /// `Conflict` unless the image is queued (or another upload started);
-    /// on any failure of the data (stream error, size mismatch, size cap)
-    /// the image returns to `queued` with no data and the error is returned.
-    pub async fn upload(
-        &self,
-        caller: &Caller,
-        id: &ImageId,
-        data: ByteStream,
-        opts: UploadOptions,
-    ) -> Result<Image> {
-        let image = self.registry.get(id).await?;
-        access::check_modify(&image, caller, self.member_status(id, caller).await?)?;
-        let mut saving = image.clone();
-        saving.set_status(ImageStatus::Saving)?;
-        saving.updated_at = (self.clock)();
-        self.registry.update(&saving, ImageStatus::Queued).await?;
-
-        let put_opts = PutOptions {
-            expected_size: opts.expected_size,
-            max_size: Some(self.quota.image_size_cap),
-        };
-        let stored = match self.store.put(id, data, put_opts).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                let mut queued = saving.clone();
-                queued.set_status(ImageStatus::Queued)?;
-                queued.clear_data();
-                queued.updated_at = (self.clock)();
-                // The image may have been deleted meanwhile; the upload error matters more.
-                let _ = self.registry.update(&queued, ImageStatus::Saving).await;
-                return Err(e);
-            }
-        };
-
-        let mut active = saving;
-        active.size = Some(stored.size);
-        active.checksum = Some(stored.md5);
-        active.os_hash_algo = Some(OS_HASH_ALGO.to_string());
-        active.os_hash_value = Some(stored.sha512);
-        active.locations = vec![ImageLocation {
-            url: stored.location,
-            store: self.store_id.clone(),
-        }];
-        active.set_status(ImageStatus::Active)?;
-        active.updated_at = (self.clock)();
-        if let Err(e) = self.registry.update(&active, ImageStatus::Saving).await {
-            // Deleted or changed during the upload: the data has no owner.
-            let _ = self.store.delete(id).await;
-            return Err(e);
-        }
-        Ok(active)
-    }
-
-    /// Streams an image's data. `Forbidden` for a deactivated image unless
-    /// admin; `NotFound` if the image has no data.
-    pub async fn download(
-        &self,
-        caller: &Caller,
-        id: &ImageId,
-        opts: GetOptions,
-    ) -> Result<ByteStream> {
-        let image = self.registry.get(id).await?;
-        access::check_download(&image, caller, self.member_status(id, caller).await?)?;
-        if image.locations.is_empty() {
-            return Err(Error::not_found(format!("data of image {id}")));
-        }
-        self.store.get(id, opts).await
     }
 
     /// Lists images as `caller` sees them (the registry applies the
@@ -263,6 +237,18 @@ impl ImageService {
         {
             return Err(Error::forbidden("attribute is read-only"));
         }
+        let reserved = |img: &Image| {
+            img.properties
+                .iter()
+                .filter(|(k, _)| k.starts_with("os_glance"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        if reserved(&changed) != reserved(&image) {
+            return Err(Error::forbidden(
+                "attribute names starting os_glance are reserved",
+            ));
+        }
         if changed.visibility != image.visibility {
             access::check_set_visibility(caller, changed.visibility)?;
         }
@@ -271,7 +257,7 @@ impl ImageService {
         if changed == image {
             return Ok(image);
         }
-        changed.updated_at = (self.clock)();
+        changed.updated_at = self.now();
         self.registry.update(&changed, image.status).await?;
         Ok(changed)
     }
@@ -306,14 +292,59 @@ impl ImageService {
         access::check_delete(&image, caller, self.member_status(id, caller).await?)?;
         let mut deleted = image.clone();
         deleted.set_status(ImageStatus::Deleted)?;
-        deleted.updated_at = (self.clock)();
+        deleted.updated_at = self.now();
         self.registry.update(&deleted, image.status).await?;
-        match self.store.delete(id).await {
-            Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
+        self.delete_data(&image).await;
+        // Staged data of an image deleted before its import.
+        let _ = self.staging.delete(id).await;
+        Ok(())
+    }
+
+    /// `POST /actions/deactivate`: active -> deactivated; a no-op when
+    /// already deactivated; `Forbidden` from any other status.
+    pub async fn deactivate(&self, caller: &Caller, id: &ImageId) -> Result<Image> {
+        self.flip(caller, id, ImageStatus::Active, ImageStatus::Deactivated)
+            .await
+    }
+
+    /// `POST /actions/reactivate`: deactivated -> active; a no-op when
+    /// already active; `Forbidden` from any other status.
+    pub async fn reactivate(&self, caller: &Caller, id: &ImageId) -> Result<Image> {
+        self.flip(caller, id, ImageStatus::Deactivated, ImageStatus::Active)
+            .await
+    }
+
+    async fn flip(
+        &self,
+        caller: &Caller,
+        id: &ImageId,
+        from: ImageStatus,
+        to: ImageStatus,
+    ) -> Result<Image> {
+        let image = self.registry.get(id).await?;
+        access::check_modify(&image, caller, self.member_status(id, caller).await?)?;
+        if image.status == to {
+            return Ok(image);
         }
+        if image.status != from {
+            return Err(Error::forbidden(format!(
+                "image {id} is {}; only {from} images can become {to}",
+                image.status
+            )));
+        }
+        let mut changed = image.clone();
+        changed.set_status(to)?;
+        changed.updated_at = self.now();
+        self.registry.update(&changed, from).await?;
+        Ok(changed)
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_data;
+#[cfg(test)]
+mod tests_import;
+#[cfg(test)]
+mod tests_members;
