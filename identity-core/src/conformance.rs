@@ -17,6 +17,8 @@ pub async fn run_all(b: &dyn IdentityBackend) {
     domains_are_unique_and_deletable(b).await;
     projects_are_unique_per_domain(b).await;
     users_round_trip_and_update(b).await;
+    projects_update_in_place(b).await;
+    user_tokens_are_revoked_together(b).await;
     roles_are_unique(b).await;
     grants_are_idempotent_and_listed(b).await;
     ec2_credentials_lifecycle(b).await;
@@ -59,6 +61,7 @@ async fn user(b: &dyn IdentityBackend, d: &DomainId, name: &str) -> User {
         name: name.into(),
         domain_id: d.clone(),
         enabled: true,
+        default_project_id: None,
         password_hash: Some(PasswordHash::from_phc("$argon2id$v=19$fake")),
     };
     b.create_user(&u).await.expect("backend call");
@@ -69,6 +72,7 @@ async fn role(b: &dyn IdentityBackend) -> Role {
     let r = Role {
         id: RoleId::generate(),
         name: format!("role-{}", tag()),
+        description: Some("a role".into()),
     };
     b.create_role(&r).await.expect("backend call");
     r
@@ -241,6 +245,74 @@ pub async fn users_round_trip_and_update(b: &dyn IdentityBackend) {
     assert_kind(b.delete_user(&other.id).await, "NotFound");
 }
 
+/// Project updates change name, description and flag but not the domain;
+/// names stay unique per domain; unknown projects are `NotFound`.
+pub async fn projects_update_in_place(b: &dyn IdentityBackend) {
+    let d = domain(b).await;
+    let p = project(b, &d.id, "before").await;
+    project(b, &d.id, "taken").await;
+    let changed = Project {
+        name: "after".into(),
+        description: "new text".into(),
+        enabled: false,
+        domain_id: DomainId::generate(),
+        ..p.clone()
+    };
+    b.update_project(&changed).await.expect("backend call");
+    let got = b.get_project(&p.id).await.expect("backend call");
+    assert_eq!(
+        (got.name.as_str(), got.description.as_str(), got.enabled),
+        ("after", "new text", false)
+    );
+    assert_eq!(got.domain_id, d.id, "update keeps the domain");
+    let clash = Project {
+        name: "taken".into(),
+        ..p.clone()
+    };
+    assert_kind(b.update_project(&clash).await, "AlreadyExists");
+    let ghost = Project {
+        id: ProjectId::generate(),
+        ..p.clone()
+    };
+    assert_kind(b.update_project(&ghost).await, "NotFound");
+    let bad = Project {
+        name: String::new(),
+        ..p.clone()
+    };
+    assert_kind(b.update_project(&bad).await, "InvalidInput");
+}
+
+/// `revoke_user_tokens` revokes exactly that user's unrevoked tokens and
+/// counts them; the default project survives a round trip.
+pub async fn user_tokens_are_revoked_together(b: &dyn IdentityBackend) {
+    let d = domain(b).await;
+    let p = project(b, &d.id, "home").await;
+    let mut u = user(b, &d.id, "revokee").await;
+    u.default_project_id = Some(p.id.clone());
+    b.update_user(&u).await.expect("backend call");
+    assert_eq!(b.get_user(&u.id).await.expect("backend call"), u);
+    let other = user(b, &d.id, "bystander").await;
+    let (t1, t2, t3) = (
+        token(&u, i64::MAX),
+        token(&u, i64::MAX),
+        token(&other, i64::MAX),
+    );
+    for t in [&t1, &t2, &t3] {
+        b.create_token(t).await.expect("backend call");
+    }
+    b.revoke_token(&t1.id).await.expect("backend call");
+    assert_eq!(b.revoke_user_tokens(&u.id).await.expect("backend call"), 1);
+    assert_kind(b.get_token(&t2.id).await, "NotFound");
+    assert_eq!(b.get_token(&t3.id).await.expect("backend call"), t3);
+    assert_eq!(b.revoke_user_tokens(&u.id).await.expect("backend call"), 0);
+    assert_eq!(
+        b.revoke_user_tokens(&UserId::generate())
+            .await
+            .expect("backend call"),
+        0
+    );
+}
+
 /// Role ids and names are unique.
 pub async fn roles_are_unique(b: &dyn IdentityBackend) {
     let r = role(b).await;
@@ -280,6 +352,7 @@ pub async fn grants_are_idempotent_and_listed(b: &dyn IdentityBackend) {
     let mine = AssignmentFilter {
         user_id: Some(u.id.clone()),
         target: None,
+        role_id: None,
     };
     let listed = b.list_role_assignments(&mine).await.expect("backend call");
     assert_eq!(
@@ -290,6 +363,7 @@ pub async fn grants_are_idempotent_and_listed(b: &dyn IdentityBackend) {
     let on_project = AssignmentFilter {
         user_id: None,
         target: Some(on_p.target.clone()),
+        role_id: None,
     };
     assert_eq!(
         b.list_role_assignments(&on_project)
@@ -312,6 +386,16 @@ pub async fn grants_are_idempotent_and_listed(b: &dyn IdentityBackend) {
         ..on_p.clone()
     };
     assert_kind(b.grant_role(&bad_target).await, "NotFound");
+    let by_role = AssignmentFilter {
+        role_id: Some(r2.id.clone()),
+        ..AssignmentFilter::default()
+    };
+    assert_eq!(
+        b.list_role_assignments(&by_role)
+            .await
+            .expect("backend call"),
+        vec![on_d.clone()]
+    );
     b.revoke_role(&on_p).await.expect("backend call");
     assert_kind(b.revoke_role(&on_p).await, "NotFound");
     assert_eq!(
@@ -426,6 +510,7 @@ pub async fn deletes_cascade(b: &dyn IdentityBackend) {
     let by_user = AssignmentFilter {
         user_id: Some(u.id.clone()),
         target: None,
+        role_id: None,
     };
     assert!(b
         .list_role_assignments(&by_user)
@@ -451,6 +536,7 @@ pub async fn deletes_cascade(b: &dyn IdentityBackend) {
     let by_user2 = AssignmentFilter {
         user_id: Some(u2.id.clone()),
         target: None,
+        role_id: None,
     };
     assert!(b
         .list_role_assignments(&by_user2)
@@ -486,6 +572,7 @@ pub async fn invalid_names_are_rejected(b: &dyn IdentityBackend) {
         let r = Role {
             id: RoleId::generate(),
             name: name.to_owned(),
+            description: None,
         };
         assert_kind(b.create_role(&r).await, "InvalidInput");
     }

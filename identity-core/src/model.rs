@@ -129,6 +129,8 @@ pub struct User {
     pub domain_id: DomainId,
     /// A disabled user cannot authenticate.
     pub enabled: bool,
+    /// The project a client scopes to when it names none (informational).
+    pub default_project_id: Option<ProjectId>,
     /// The password hash; `None` means password authentication is refused.
     #[serde(skip)]
     pub password_hash: Option<PasswordHash>,
@@ -141,6 +143,9 @@ pub struct Role {
     pub id: RoleId,
     /// Unique name.
     pub name: String,
+    /// Free text; `None` when never set.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// The role names bootstrap creates, highest first.
@@ -174,6 +179,8 @@ pub struct AssignmentFilter {
     pub user_id: Option<UserId>,
     /// Only on this target.
     pub target: Option<AssignmentTarget>,
+    /// Only of this role.
+    pub role_id: Option<RoleId>,
 }
 
 /// A domain's id and name, as embedded in tokens.

@@ -159,6 +159,25 @@ impl IdentityBackend for MemoryIdentityBackend {
             .collect())
     }
 
+    async fn update_project(&self, project: &Project) -> Result<()> {
+        validate_name("project", &project.name)?;
+        let mut s = self.lock();
+        let domain = match s.projects.get(&project.id) {
+            Some(p) => p.domain_id.clone(),
+            None => return Err(Error::not_found(format!("project {}", project.id))),
+        };
+        if s.projects
+            .values()
+            .any(|p| p.domain_id == domain && p.name == project.name && p.id != project.id)
+        {
+            return Err(Error::exists(format!("project named {}", project.name)));
+        }
+        let mut updated = project.clone();
+        updated.domain_id = domain;
+        s.projects.insert(project.id.clone(), updated);
+        Ok(())
+    }
+
     async fn delete_project(&self, id: &ProjectId) -> Result<()> {
         let mut s = self.lock();
         if s.projects.remove(id).is_none() {
@@ -309,6 +328,7 @@ impl IdentityBackend for MemoryIdentityBackend {
             .iter()
             .filter(|a| f.user_id.as_ref().is_none_or(|u| &a.user_id == u))
             .filter(|a| f.target.as_ref().is_none_or(|t| &a.target == t))
+            .filter(|a| f.role_id.as_ref().is_none_or(|r| &a.role_id == r))
             .cloned()
             .collect())
     }
@@ -377,6 +397,17 @@ impl IdentityBackend for MemoryIdentityBackend {
             }
             None => Err(Error::not_found("token")),
         }
+    }
+
+    async fn revoke_user_tokens(&self, user: &UserId) -> Result<u64> {
+        let mut n = 0;
+        for (t, revoked) in self.lock().tokens.values_mut() {
+            if &t.user.id == user && !*revoked {
+                *revoked = true;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     async fn purge_tokens(&self, before: Timestamp) -> Result<u64> {

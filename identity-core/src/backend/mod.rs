@@ -92,6 +92,10 @@ pub trait IdentityBackend: Send + Sync + fmt::Debug + 'static {
     async fn find_project(&self, domain: &DomainId, name: &str) -> Result<Project>;
     /// Projects, all or only those of `domain`.
     async fn list_projects(&self, domain: Option<&DomainId>) -> Result<Vec<Project>>;
+    /// Replaces name, description and enabled flag of the project with
+    /// `project.id` (the domain cannot change); `Error::AlreadyExists` when
+    /// the new name is taken in the domain.
+    async fn update_project(&self, project: &Project) -> Result<()>;
     /// Deletes a project with its role assignments and EC2 credentials.
     async fn delete_project(&self, id: &ProjectId) -> Result<()>;
 
@@ -103,7 +107,7 @@ pub trait IdentityBackend: Send + Sync + fmt::Debug + 'static {
     async fn find_user(&self, domain: &DomainId, name: &str) -> Result<User>;
     /// Users, all or only those of `domain`.
     async fn list_users(&self, domain: Option<&DomainId>) -> Result<Vec<User>>;
-    /// Replaces name, enabled flag and password hash of the user with
+    /// Replaces name, enabled flag, default project and password hash of the user with
     /// `user.id` (the domain cannot change); `Error::AlreadyExists` when the
     /// new name is taken in the domain.
     async fn update_user(&self, user: &User) -> Result<()>;
@@ -149,6 +153,9 @@ pub trait IdentityBackend: Send + Sync + fmt::Debug + 'static {
     /// Revokes a token: later `get_token` calls fail with `Error::NotFound`.
     /// Idempotent for a token already revoked; `Error::NotFound` when unknown.
     async fn revoke_token(&self, id: &TokenId) -> Result<()>;
+    /// Revokes every token of `user`; returns how many were still unrevoked
+    /// (0 for an unknown user).
+    async fn revoke_user_tokens(&self, user: &UserId) -> Result<u64>;
     /// Deletes tokens (revoked or not) that expire at or before `before`;
     /// returns how many.
     async fn purge_tokens(&self, before: Timestamp) -> Result<u64>;

@@ -316,7 +316,8 @@ impl IdentityService {
     /// The token with its roles and catalog.
     ///
     /// `Error::NotFound` when the token is unknown, revoked, expired (unless
-    /// `opts.allow_expired`), or its user was deleted or disabled.
+    /// `opts.allow_expired`), its user was deleted or disabled, or its
+    /// project or domain scope was deleted or disabled.
     pub async fn validate_token(
         &self,
         id: &TokenId,
@@ -331,11 +332,29 @@ impl IdentityService {
             .get_user(&token.user.id)
             .await
             .map_err(|e| not_found_to(e, || Error::not_found("token")))?;
-        if !user.enabled {
+        if !user.enabled || !self.scope_is_active(&token.scope).await? {
             return Err(Error::not_found("token"));
         }
         let catalog = self.catalog_for(&token);
         Ok(IssuedToken { token, catalog })
+    }
+
+    /// Whether the scope still exists and is enabled, with its domain.
+    async fn scope_is_active(&self, scope: &TokenScope) -> Result<bool> {
+        let domain = match scope {
+            TokenScope::Unscoped => return Ok(true),
+            TokenScope::Project(p) => match self.backend.get_project(&p.id).await {
+                Ok(p) if p.enabled => p.domain_id,
+                Ok(_) | Err(Error::NotFound { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            },
+            TokenScope::Domain(d) => d.id.clone(),
+        };
+        match self.backend.get_domain(&domain).await {
+            Ok(d) => Ok(d.enabled),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Revokes a token; idempotent. `Error::NotFound` for an unknown token.

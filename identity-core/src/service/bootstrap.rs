@@ -108,6 +108,7 @@ impl IdentityService {
                     let r = Role {
                         id: RoleId::generate(),
                         name: name.to_owned(),
+                        description: None,
                     };
                     b.create_role(&r).await?;
                     r
@@ -150,6 +151,7 @@ impl IdentityService {
                     name: cfg.admin_user.clone(),
                     domain_id: domain_id.clone(),
                     enabled: true,
+                    default_project_id: None,
                     password_hash: Some(self.hash_password(&cfg.admin_password).await?),
                 };
                 b.create_user(&u).await?;

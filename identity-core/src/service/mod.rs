@@ -1,5 +1,6 @@
 //! The identity behaviour over any [`IdentityBackend`]: bootstrap,
-//! authentication, token validation and revocation, EC2 credentials.
+//! authentication, token validation and revocation, EC2 credentials, and
+//! administration of domains, projects, users, roles and assignments.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,12 +18,18 @@ use crate::model::{
 };
 use crate::time::{Clock, SystemClock};
 
+mod admin;
+#[cfg(test)]
+mod admin_tests;
 mod auth;
 mod bootstrap;
 mod password;
 #[cfg(test)]
 mod tests;
 
+pub use admin::{
+    ListFilter, NamedAssignment, NamedTarget, NewProject, NewUser, ProjectUpdate, UserUpdate,
+};
 pub use auth::{
     AuthIdentity, AuthRequest, DomainSelector, IssuedToken, ProjectSelector, ScopeRequest,
     UserSelector, ValidateOptions,
@@ -198,6 +205,7 @@ impl IdentityService {
             name: name.to_owned(),
             domain_id: domain.clone(),
             enabled: true,
+            default_project_id: None,
             password_hash,
         };
         self.backend.create_user(&user).await?;
@@ -235,6 +243,7 @@ impl IdentityService {
         let filter = AssignmentFilter {
             user_id: Some(user.clone()),
             target: Some(target.clone()),
+            role_id: None,
         };
         Ok(self
             .backend
@@ -251,6 +260,7 @@ impl IdentityService {
         let filter = AssignmentFilter {
             user_id: Some(user.clone()),
             target: None,
+            role_id: None,
         };
         let mut ids: Vec<ProjectId> = self
             .backend

@@ -393,6 +393,7 @@ fn debug_never_shows_secrets() {
         name: "u".into(),
         domain_id: DomainId::default_domain(),
         enabled: true,
+        default_project_id: None,
         password_hash: Some(PasswordHash::from_phc(secret)),
     };
     assert!(!format!("{user:?}").contains(secret));

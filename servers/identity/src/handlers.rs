@@ -136,47 +136,8 @@ pub(crate) async fn auth_projects(
     ))
 }
 
-fn forbidden() -> ApiError {
-    ApiError::Forbidden("You are not authorized to perform the requested action.".into())
-}
-
-pub(crate) async fn show_project(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id =
-        ProjectId::new(id).map_err(|_| ApiError::NotFound("Could not find project.".into()))?;
-    if !caller.is_admin() {
-        let mine = s
-            .identity()
-            .projects_for_user(&caller.0.token.user.id)
-            .await?;
-        if !mine.iter().any(|p| p.id == id) {
-            return Err(forbidden());
-        }
-    }
-    let project = s.identity().backend().get_project(&id).await?;
-    Ok(Json(
-        json!({"project": views::project(&project, s.public_url())}),
-    ))
-}
-
 fn user_id(id: String, caller: &Caller) -> ApiResult<UserId> {
-    if !caller.is_self_or_admin(&id) {
-        return Err(forbidden());
-    }
-    UserId::new(id).map_err(|_| ApiError::NotFound("Could not find user.".into()))
-}
-
-pub(crate) async fn show_user(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = user_id(id, &caller)?;
-    let user = s.identity().backend().get_user(&id).await?;
-    Ok(Json(json!({"user": views::user(&user, s.public_url())})))
+    crate::admin::users::own_user_id(id, caller)
 }
 
 #[derive(Debug, Deserialize)]

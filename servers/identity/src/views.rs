@@ -1,7 +1,10 @@
 //! Keystone v3 JSON views of core types.
 
-use identity_core::model::DomainSummary;
-use identity_core::{Catalog, Ec2Credential, Project, Token, TokenScope, User};
+use identity_core::model::{DomainSummary, RoleAssignment};
+use identity_core::service::{NamedAssignment, NamedTarget};
+use identity_core::{
+    AssignmentTarget, Catalog, Domain, Ec2Credential, Project, Role, Token, TokenScope, User,
+};
 use serde_json::{json, Value};
 
 fn domain(d: &DomainSummary) -> Value {
@@ -64,13 +67,78 @@ pub fn project(p: &Project, base: &str) -> Value {
         "is_domain": false,
         "parent_id": p.domain_id.as_str(),
         "tags": [],
+        "options": {},
         "links": {"self": format!("{base}/v3/projects/{}", p.id)},
     })
 }
 
-/// A user as `GET /v3/users/{id}` shows it.
-pub fn user(u: &User, base: &str) -> Value {
+/// A domain as `GET /v3/domains/{id}` shows it.
+pub fn domain_view(d: &Domain, base: &str) -> Value {
     json!({
+        "id": d.id.as_str(),
+        "name": d.name,
+        "description": d.description,
+        "enabled": d.enabled,
+        "tags": [],
+        "options": {},
+        "links": {"self": format!("{base}/v3/domains/{}", d.id)},
+    })
+}
+
+/// A role as `GET /v3/roles/{id}` shows it (global roles only).
+pub fn role(r: &Role, base: &str) -> Value {
+    json!({
+        "id": r.id.as_str(),
+        "name": r.name,
+        "domain_id": null,
+        "description": r.description,
+        "options": {},
+        "links": {"self": format!("{base}/v3/roles/{}", r.id)},
+    })
+}
+
+/// The URL of the grant behind an assignment.
+fn assignment_link(a: &RoleAssignment, base: &str) -> String {
+    let target = match &a.target {
+        AssignmentTarget::Project(p) => format!("projects/{p}"),
+        AssignmentTarget::Domain(d) => format!("domains/{d}"),
+    };
+    format!("{base}/v3/{target}/users/{}/roles/{}", a.user_id, a.role_id)
+}
+
+/// An entry of `GET /v3/role_assignments`, ids only.
+pub fn assignment(a: &RoleAssignment, base: &str) -> Value {
+    let scope = match &a.target {
+        AssignmentTarget::Project(p) => json!({"project": {"id": p.as_str()}}),
+        AssignmentTarget::Domain(d) => json!({"domain": {"id": d.as_str()}}),
+    };
+    json!({
+        "scope": scope,
+        "user": {"id": a.user_id.as_str()},
+        "role": {"id": a.role_id.as_str()},
+        "links": {"assignment": assignment_link(a, base)},
+    })
+}
+
+/// An entry of `GET /v3/role_assignments?include_names`.
+pub fn named_assignment(n: &NamedAssignment, base: &str) -> Value {
+    let scope = match &n.target {
+        NamedTarget::Project(p) => json!({"project": {
+            "id": p.id.as_str(), "name": p.name, "domain": domain(&p.domain),
+        }}),
+        NamedTarget::Domain(d) => json!({"domain": domain(d)}),
+    };
+    json!({
+        "scope": scope,
+        "user": {"id": n.user.id.as_str(), "name": n.user.name, "domain": domain(&n.user.domain)},
+        "role": {"id": n.role.id.as_str(), "name": n.role.name},
+        "links": {"assignment": assignment_link(&n.assignment, base)},
+    })
+}
+
+/// A user as `GET /v3/users/{id}` shows it (`default_project_id` only when set).
+pub fn user(u: &User, base: &str) -> Value {
+    let mut v = json!({
         "id": u.id.as_str(),
         "name": u.name,
         "domain_id": u.domain_id.as_str(),
@@ -78,7 +146,11 @@ pub fn user(u: &User, base: &str) -> Value {
         "password_expires_at": null,
         "options": {},
         "links": {"self": format!("{base}/v3/users/{}", u.id)},
-    })
+    });
+    if let Some(p) = &u.default_project_id {
+        v["default_project_id"] = json!(p.as_str());
+    }
+    v
 }
 
 /// An EC2 credential, secret included (only ever shown to its owner or admin).

@@ -15,12 +15,13 @@ use crate::model::{
 };
 use crate::time::Timestamp;
 
+mod ec2;
 mod rows;
 mod schema;
+mod tokens;
 
 use rows::{
-    assignment_row, domain_row, ec2_row, exists, many, one, project_row, role_row, target_parts,
-    token_key, user_row,
+    assignment_row, domain_row, exists, many, one, project_row, role_row, target_parts, user_row,
 };
 
 const BACKEND: &str = "sqlite";
@@ -75,7 +76,7 @@ impl SqliteIdentityBackend {
     }
 
     /// Runs `f` in one transaction on the blocking pool.
-    async fn tx<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn tx<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
@@ -270,6 +271,34 @@ impl IdentityBackend for SqliteIdentityBackend {
         .await
     }
 
+    async fn update_project(&self, project: &Project) -> Result<()> {
+        validate_name("project", &project.name)?;
+        let p = project.clone();
+        self.tx(move |tx| {
+            let domain: String = one(
+                tx,
+                "SELECT domain_id FROM projects WHERE id = ?1",
+                [p.id.as_str()],
+                |r| r.get(0),
+                || format!("project {}", p.id),
+            )?;
+            if exists(
+                tx,
+                "SELECT 1 FROM projects WHERE domain_id = ?1 AND name = ?2 AND id <> ?3",
+                params![domain, p.name, p.id.as_str()],
+            )? {
+                return Err(Error::exists(format!("project named {}", p.name)));
+            }
+            tx.execute(
+                "UPDATE projects SET name = ?2, description = ?3, enabled = ?4 WHERE id = ?1",
+                params![p.id.as_str(), p.name, p.description, p.enabled],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_project(&self, id: &ProjectId) -> Result<()> {
         let id = id.clone();
         self.tx(move |tx| {
@@ -316,14 +345,16 @@ impl IdentityBackend for SqliteIdentityBackend {
                 return Err(Error::exists(format!("user named {}", u.name)));
             }
             tx.execute(
-                "INSERT INTO users (id, name, domain_id, enabled, password_hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO users \
+                 (id, name, domain_id, enabled, password_hash, default_project_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     u.id.as_str(),
                     u.name,
                     u.domain_id.as_str(),
                     u.enabled,
-                    u.password_hash.as_ref().map(PasswordHash::as_phc)
+                    u.password_hash.as_ref().map(PasswordHash::as_phc),
+                    u.default_project_id.as_ref().map(ProjectId::as_str)
                 ],
             )
             .map_err(sql_err)?;
@@ -337,7 +368,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         self.tx(move |tx| {
             one(
                 tx,
-                "SELECT id, name, domain_id, enabled, password_hash FROM users WHERE id = ?1",
+                "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users WHERE id = ?1",
                 [id.as_str()],
                 user_row,
                 || format!("user {id}"),
@@ -351,7 +382,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         self.tx(move |tx| {
             one(
                 tx,
-                "SELECT id, name, domain_id, enabled, password_hash FROM users \
+                "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users \
                  WHERE domain_id = ?1 AND name = ?2",
                 params![domain.as_str(), name],
                 user_row,
@@ -366,7 +397,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         self.tx(move |tx| {
             many(
                 tx,
-                "SELECT id, name, domain_id, enabled, password_hash FROM users \
+                "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users \
                  WHERE ?1 IS NULL OR domain_id = ?1 ORDER BY id",
                 [domain.as_ref().map(DomainId::as_str)],
                 user_row,
@@ -394,12 +425,14 @@ impl IdentityBackend for SqliteIdentityBackend {
                 return Err(Error::exists(format!("user named {}", u.name)));
             }
             tx.execute(
-                "UPDATE users SET name = ?2, enabled = ?3, password_hash = ?4 WHERE id = ?1",
+                "UPDATE users SET name = ?2, enabled = ?3, password_hash = ?4, \
+                 default_project_id = ?5 WHERE id = ?1",
                 params![
                     u.id.as_str(),
                     u.name,
                     u.enabled,
-                    u.password_hash.as_ref().map(PasswordHash::as_phc)
+                    u.password_hash.as_ref().map(PasswordHash::as_phc),
+                    u.default_project_id.as_ref().map(ProjectId::as_str)
                 ],
             )
             .map_err(sql_err)?;
@@ -440,8 +473,8 @@ impl IdentityBackend for SqliteIdentityBackend {
                 return Err(Error::exists(format!("role named {}", r.name)));
             }
             tx.execute(
-                "INSERT INTO roles (id, name) VALUES (?1, ?2)",
-                params![r.id.as_str(), r.name],
+                "INSERT INTO roles (id, name, description) VALUES (?1, ?2, ?3)",
+                params![r.id.as_str(), r.name, r.description],
             )
             .map_err(sql_err)?;
             Ok(())
@@ -454,7 +487,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         self.tx(move |tx| {
             one(
                 tx,
-                "SELECT id, name FROM roles WHERE id = ?1",
+                "SELECT id, name, description FROM roles WHERE id = ?1",
                 [id.as_str()],
                 role_row,
                 || format!("role {id}"),
@@ -468,7 +501,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         self.tx(move |tx| {
             one(
                 tx,
-                "SELECT id, name FROM roles WHERE name = ?1",
+                "SELECT id, name, description FROM roles WHERE name = ?1",
                 [&name],
                 role_row,
                 || format!("role named {name}"),
@@ -478,8 +511,15 @@ impl IdentityBackend for SqliteIdentityBackend {
     }
 
     async fn list_roles(&self) -> Result<Vec<Role>> {
-        self.tx(|tx| many(tx, "SELECT id, name FROM roles ORDER BY id", [], role_row))
-            .await
+        self.tx(|tx| {
+            many(
+                tx,
+                "SELECT id, name, description FROM roles ORDER BY id",
+                [],
+                role_row,
+            )
+        })
+        .await
     }
 
     async fn delete_role(&self, id: &RoleId) -> Result<()> {
@@ -561,6 +601,7 @@ impl IdentityBackend for SqliteIdentityBackend {
         filter: &AssignmentFilter,
     ) -> Result<Vec<RoleAssignment>> {
         let user = filter.user_id.as_ref().map(|u| u.as_str().to_owned());
+        let role = filter.role_id.as_ref().map(|r| r.as_str().to_owned());
         let target = filter.target.as_ref().map(|t| {
             let (k, id) = target_parts(t);
             (k, id.to_owned())
@@ -574,9 +615,9 @@ impl IdentityBackend for SqliteIdentityBackend {
                 tx,
                 "SELECT user_id, target_kind, target_id, role_id FROM role_assignments \
                  WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR target_kind = ?2) \
-                 AND (?3 IS NULL OR target_id = ?3) \
+                 AND (?3 IS NULL OR target_id = ?3) AND (?4 IS NULL OR role_id = ?4) \
                  ORDER BY user_id, target_kind, target_id, role_id",
-                params![user, kind, tid],
+                params![user, kind, tid, role],
                 assignment_row,
             )
         })
@@ -584,165 +625,38 @@ impl IdentityBackend for SqliteIdentityBackend {
     }
 
     async fn create_ec2_credential(&self, cred: &Ec2Credential) -> Result<()> {
-        let c = cred.clone();
-        self.tx(move |tx| {
-            if !exists(
-                tx,
-                "SELECT 1 FROM users WHERE id = ?1",
-                [c.user_id.as_str()],
-            )? {
-                return Err(Error::not_found(format!("user {}", c.user_id)));
-            }
-            if !exists(
-                tx,
-                "SELECT 1 FROM projects WHERE id = ?1",
-                [c.project_id.as_str()],
-            )? {
-                return Err(Error::not_found(format!("project {}", c.project_id)));
-            }
-            if exists(
-                tx,
-                "SELECT 1 FROM ec2_credentials WHERE access = ?1",
-                [&c.access],
-            )? {
-                return Err(Error::exists(format!("ec2 credential {}", c.access)));
-            }
-            tx.execute(
-                "INSERT INTO ec2_credentials (access, secret, user_id, project_id) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    c.access,
-                    c.secret.expose(),
-                    c.user_id.as_str(),
-                    c.project_id.as_str()
-                ],
-            )
-            .map_err(sql_err)?;
-            Ok(())
-        })
-        .await
+        ec2::create(self, cred).await
     }
 
     async fn get_ec2_credential(&self, access: &str) -> Result<Ec2Credential> {
-        let access = access.to_owned();
-        self.tx(move |tx| {
-            one(
-                tx,
-                "SELECT access, secret, user_id, project_id FROM ec2_credentials WHERE access = ?1",
-                [&access],
-                ec2_row,
-                || format!("ec2 credential {access}"),
-            )
-        })
-        .await
+        ec2::get(self, access).await
     }
 
     async fn list_ec2_credentials(&self, user: &UserId) -> Result<Vec<Ec2Credential>> {
-        let user = user.clone();
-        self.tx(move |tx| {
-            many(
-                tx,
-                "SELECT access, secret, user_id, project_id FROM ec2_credentials \
-                 WHERE user_id = ?1 ORDER BY access",
-                [user.as_str()],
-                ec2_row,
-            )
-        })
-        .await
+        ec2::list(self, user).await
     }
 
     async fn delete_ec2_credential(&self, access: &str) -> Result<()> {
-        let access = access.to_owned();
-        self.tx(move |tx| {
-            match tx
-                .execute("DELETE FROM ec2_credentials WHERE access = ?1", [&access])
-                .map_err(sql_err)?
-            {
-                0 => Err(Error::not_found(format!("ec2 credential {access}"))),
-                _ => Ok(()),
-            }
-        })
-        .await
+        ec2::delete(self, access).await
     }
 
     async fn create_token(&self, token: &Token) -> Result<()> {
-        let key = token_key(&token.id);
-        let mut body = serde_json::to_value(token).map_err(|e| Error::Backend {
-            backend: BACKEND,
-            source: Box::new(e),
-        })?;
-        // The body must not hold the bearer secret either.
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("id");
-        }
-        let (user, expires) = (token.user.id.clone(), token.expires_at.as_micros());
-        self.tx(move |tx| {
-            if exists(tx, "SELECT 1 FROM tokens WHERE id_hash = ?1", [&key])? {
-                return Err(Error::exists("token"));
-            }
-            tx.execute(
-                "INSERT INTO tokens (id_hash, user_id, expires_at, revoked, body) \
-                 VALUES (?1, ?2, ?3, 0, ?4)",
-                params![key, user.as_str(), expires, body.to_string()],
-            )
-            .map_err(sql_err)?;
-            Ok(())
-        })
-        .await
+        tokens::create(self, token).await
     }
 
     async fn get_token(&self, id: &TokenId) -> Result<Token> {
-        let key = token_key(id);
-        let body: String = self
-            .tx(move |tx| {
-                one(
-                    tx,
-                    "SELECT body FROM tokens WHERE id_hash = ?1 AND revoked = 0",
-                    [&key],
-                    |r| r.get(0),
-                    || "token".to_owned(),
-                )
-            })
-            .await?;
-        let mut v: serde_json::Value = serde_json::from_str(&body).map_err(|e| Error::Backend {
-            backend: BACKEND,
-            source: Box::new(e),
-        })?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert(
-                "id".to_owned(),
-                serde_json::Value::String(id.expose().to_owned()),
-            );
-        }
-        serde_json::from_value(v).map_err(|e| Error::Backend {
-            backend: BACKEND,
-            source: Box::new(e),
-        })
+        tokens::get(self, id).await
     }
 
     async fn revoke_token(&self, id: &TokenId) -> Result<()> {
-        let key = token_key(id);
-        self.tx(move |tx| {
-            match tx
-                .execute("UPDATE tokens SET revoked = 1 WHERE id_hash = ?1", [&key])
-                .map_err(sql_err)?
-            {
-                0 => Err(Error::not_found("token")),
-                _ => Ok(()),
-            }
-        })
-        .await
+        tokens::revoke(self, id).await
+    }
+
+    async fn revoke_user_tokens(&self, user: &UserId) -> Result<u64> {
+        tokens::revoke_user(self, user).await
     }
 
     async fn purge_tokens(&self, before: Timestamp) -> Result<u64> {
-        self.tx(move |tx| {
-            tx.execute(
-                "DELETE FROM tokens WHERE expires_at <= ?1",
-                [before.as_micros()],
-            )
-            .map(|n| n as u64)
-            .map_err(sql_err)
-        })
-        .await
+        tokens::purge(self, before).await
     }
 }

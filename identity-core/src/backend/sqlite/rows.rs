@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::sql_err;
 use crate::error::{Error, Result};
-use crate::ids::TokenId;
+use crate::ids::{ProjectId, TokenId};
 use crate::model::{
     AssignmentTarget, Domain, Ec2Credential, Ec2Secret, PasswordHash, Project, Role,
     RoleAssignment, User,
@@ -49,6 +49,11 @@ pub(super) fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
         domain_id: id(r, 2)?,
         enabled: r.get(3)?,
         password_hash: r.get::<_, Option<String>>(4)?.map(PasswordHash::from_phc),
+        default_project_id: r
+            .get::<_, Option<String>>(5)?
+            .map(ProjectId::new)
+            .transpose()
+            .map_err(conv_err)?,
     })
 }
 
@@ -56,6 +61,7 @@ pub(super) fn role_row(r: &Row<'_>) -> rusqlite::Result<Role> {
     Ok(Role {
         id: id(r, 0)?,
         name: r.get(1)?,
+        description: r.get(2)?,
     })
 }
 

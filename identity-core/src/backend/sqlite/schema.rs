@@ -9,7 +9,8 @@ use super::sql_err;
 use crate::error::Result;
 
 /// Each entry moves the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE domains (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -59,7 +60,12 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_expires_at ON tokens (expires_at);
 CREATE INDEX tokens_user ON tokens (user_id);
-"#];
+"#,
+    r#"
+ALTER TABLE users ADD COLUMN default_project_id TEXT;
+ALTER TABLE roles ADD COLUMN description TEXT;
+"#,
+];
 
 /// The schema version this code writes.
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -16,6 +16,8 @@ use tower::ServiceExt as _;
 
 use crate::{router, AppState};
 
+mod admin;
+
 const BASE: &str = "http://keystone.test:5000";
 
 struct Env {
