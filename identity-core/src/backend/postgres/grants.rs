@@ -60,14 +60,15 @@ pub(super) async fn list_role_assignments(
         Some((k, id)) => (Some(k), Some(id)),
         None => (None, None),
     };
+    let role = f.role_id.as_ref().map(|r| r.as_str());
     let c = b.client().await?;
     many(
         &**c,
         "SELECT user_id, target_kind, target_id, role_id FROM role_assignments \
          WHERE ($1::TEXT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR target_kind = $2) \
-         AND ($3::TEXT IS NULL OR target_id = $3) \
+         AND ($3::TEXT IS NULL OR target_id = $3) AND ($4::TEXT IS NULL OR role_id = $4) \
          ORDER BY user_id, target_kind, target_id, role_id",
-        &[&user, &kind, &tid],
+        &[&user, &kind, &tid, &role],
         assignment_row,
     )
     .await

@@ -235,6 +235,36 @@ impl IdentityBackend for PostgresIdentityBackend {
         .await
     }
 
+    async fn update_project(&self, p: &Project) -> Result<()> {
+        validate_name("project", &p.name)?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg_err)?;
+        let domain: String = one(
+            &*tx,
+            "SELECT domain_id FROM projects WHERE id = $1 FOR UPDATE",
+            &[&p.id.as_str()],
+            |r| r.try_get(0).map_err(pg_err),
+            || format!("project {}", p.id),
+        )
+        .await?;
+        if exists(
+            &*tx,
+            "SELECT 1 FROM projects WHERE domain_id = $1 AND name = $2 AND id <> $3",
+            &[&domain, &p.name, &p.id.as_str()],
+        )
+        .await?
+        {
+            return Err(Error::exists(format!("project named {}", p.name)));
+        }
+        exec(
+            &*tx,
+            "UPDATE projects SET name = $2, description = $3, enabled = $4 WHERE id = $1",
+            &[&p.id.as_str(), &p.name, &p.description, &p.enabled],
+        )
+        .await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
     async fn delete_project(&self, id: &ProjectId) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg_err)?;
@@ -281,6 +311,10 @@ impl IdentityBackend for PostgresIdentityBackend {
         users::delete_user(self, id).await
     }
 
+    async fn revoke_user_tokens(&self, user: &UserId) -> Result<u64> {
+        users::revoke_user_tokens(self, user).await
+    }
+
     async fn create_role(&self, r: &Role) -> Result<()> {
         validate_name("role", &r.name)?;
         let mut c = self.client().await?;
@@ -293,8 +327,8 @@ impl IdentityBackend for PostgresIdentityBackend {
         }
         exec(
             &*tx,
-            "INSERT INTO roles (id, name) VALUES ($1, $2)",
-            &[&r.id.as_str(), &r.name],
+            "INSERT INTO roles (id, name, description) VALUES ($1, $2, $3)",
+            &[&r.id.as_str(), &r.name, &r.description],
         )
         .await?;
         tx.commit().await.map_err(pg_err)
@@ -304,7 +338,7 @@ impl IdentityBackend for PostgresIdentityBackend {
         let c = self.client().await?;
         one(
             &**c,
-            "SELECT id, name FROM roles WHERE id = $1",
+            "SELECT id, name, description FROM roles WHERE id = $1",
             &[&id.as_str()],
             role_row,
             || format!("role {id}"),
@@ -316,7 +350,7 @@ impl IdentityBackend for PostgresIdentityBackend {
         let c = self.client().await?;
         one(
             &**c,
-            "SELECT id, name FROM roles WHERE name = $1",
+            "SELECT id, name, description FROM roles WHERE name = $1",
             &[&name],
             role_row,
             || format!("role named {name}"),
@@ -328,7 +362,7 @@ impl IdentityBackend for PostgresIdentityBackend {
         let c = self.client().await?;
         many(
             &**c,
-            "SELECT id, name FROM roles ORDER BY id",
+            "SELECT id, name, description FROM roles ORDER BY id",
             &[],
             role_row,
         )

@@ -6,7 +6,7 @@ use sql_support::pg::tokio_postgres::{GenericClient, Row};
 
 use super::{pg_err, BACKEND};
 use crate::error::{Error, Result};
-use crate::ids::TokenId;
+use crate::ids::{ProjectId, TokenId};
 use crate::model::{
     AssignmentTarget, Domain, Ec2Credential, Ec2Secret, PasswordHash, Project, Role,
     RoleAssignment, Token, User,
@@ -55,6 +55,9 @@ pub(super) fn user_row(r: &Row) -> Result<User> {
         domain_id: id(r, 2)?,
         enabled: col(r, 3)?,
         password_hash: col::<Option<String>>(r, 4)?.map(PasswordHash::from_phc),
+        default_project_id: col::<Option<String>>(r, 5)?
+            .map(ProjectId::new)
+            .transpose()?,
     })
 }
 
@@ -62,6 +65,7 @@ pub(super) fn role_row(r: &Row) -> Result<Role> {
     Ok(Role {
         id: id(r, 0)?,
         name: col(r, 1)?,
+        description: col(r, 2)?,
     })
 }
 

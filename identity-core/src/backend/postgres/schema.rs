@@ -7,7 +7,8 @@
 pub(crate) const COMPONENT: &str = "identity";
 
 /// Each entry moves the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE domains (
     id TEXT COLLATE "C" PRIMARY KEY,
     name TEXT COLLATE "C" NOT NULL UNIQUE,
@@ -58,4 +59,9 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_expires_at ON tokens (expires_at);
 CREATE INDEX tokens_user ON tokens (user_id);
-"#];
+"#,
+    r#"
+ALTER TABLE users ADD COLUMN default_project_id TEXT COLLATE "C";
+ALTER TABLE roles ADD COLUMN description TEXT;
+"#,
+];

@@ -3,7 +3,7 @@
 use super::rows::{exec, exists, many, one, user_row};
 use super::{pg_err, PostgresIdentityBackend};
 use crate::error::{Error, Result};
-use crate::ids::{DomainId, UserId};
+use crate::ids::{DomainId, ProjectId, UserId};
 use crate::model::{validate_name, PasswordHash, User};
 
 pub(super) async fn create_user(b: &PostgresIdentityBackend, u: &User) -> Result<()> {
@@ -28,14 +28,15 @@ pub(super) async fn create_user(b: &PostgresIdentityBackend, u: &User) -> Result
     }
     exec(
         &*tx,
-        "INSERT INTO users (id, name, domain_id, enabled, password_hash) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO users (id, name, domain_id, enabled, password_hash, default_project_id) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &u.id.as_str(),
             &u.name,
             &dom,
             &u.enabled,
             &u.password_hash.as_ref().map(PasswordHash::as_phc),
+            &u.default_project_id.as_ref().map(ProjectId::as_str),
         ],
     )
     .await?;
@@ -46,7 +47,7 @@ pub(super) async fn get_user(b: &PostgresIdentityBackend, id: &UserId) -> Result
     let c = b.client().await?;
     one(
         &**c,
-        "SELECT id, name, domain_id, enabled, password_hash FROM users WHERE id = $1",
+        "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users WHERE id = $1",
         &[&id.as_str()],
         user_row,
         || format!("user {id}"),
@@ -62,7 +63,7 @@ pub(super) async fn find_user(
     let c = b.client().await?;
     one(
         &**c,
-        "SELECT id, name, domain_id, enabled, password_hash FROM users \
+        "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users \
          WHERE domain_id = $1 AND name = $2",
         &[&domain.as_str(), &name],
         user_row,
@@ -78,7 +79,7 @@ pub(super) async fn list_users(
     let c = b.client().await?;
     many(
         &**c,
-        "SELECT id, name, domain_id, enabled, password_hash FROM users \
+        "SELECT id, name, domain_id, enabled, password_hash, default_project_id FROM users \
          WHERE $1::TEXT IS NULL OR domain_id = $1 ORDER BY id",
         &[&domain.map(DomainId::as_str)],
         user_row,
@@ -109,12 +110,14 @@ pub(super) async fn update_user(b: &PostgresIdentityBackend, u: &User) -> Result
     }
     exec(
         &*tx,
-        "UPDATE users SET name = $2, enabled = $3, password_hash = $4 WHERE id = $1",
+        "UPDATE users SET name = $2, enabled = $3, password_hash = $4, \
+         default_project_id = $5 WHERE id = $1",
         &[
             &u.id.as_str(),
             &u.name,
             &u.enabled,
             &u.password_hash.as_ref().map(PasswordHash::as_phc),
+            &u.default_project_id.as_ref().map(ProjectId::as_str),
         ],
     )
     .await?;
@@ -136,4 +139,14 @@ pub(super) async fn delete_user(b: &PostgresIdentityBackend, id: &UserId) -> Res
         return Err(Error::not_found(format!("user {id}")));
     }
     tx.commit().await.map_err(pg_err)
+}
+
+pub(super) async fn revoke_user_tokens(b: &PostgresIdentityBackend, user: &UserId) -> Result<u64> {
+    let c = b.client().await?;
+    exec(
+        &**c,
+        "UPDATE tokens SET revoked = TRUE WHERE user_id = $1 AND NOT revoked",
+        &[&user.as_str()],
+    )
+    .await
 }
