@@ -3,6 +3,7 @@ and no data in the store; a later upload then succeeds."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,3 +92,28 @@ def test_killed_upload_leaves_image_queued_and_no_data(cloud, tmp_path):
     cloud.run("openstack", "image", "save", img["id"], "--file", str(out))
     assert out.read_bytes() == payload
     cloud.run("openstack", "image", "delete", img["id"])
+
+
+def test_swift_store_holds_image_data(cloud, tmp_path):
+    """`ferrostack up` has two stores: `fs` (default) and `swift`, this
+    cloud's own Swift through the admin's Keystone token."""
+    token = cloud.openstack("token", "issue")["id"]
+    base = image_endpoint(cloud)
+    status, info = api("GET", base + "/v2/info/stores", token)
+    assert {s["id"] for s in info["stores"]} == {"fs", "swift"}
+    assert [s["id"] for s in info["stores"] if s.get("default") == "true"] == ["fs"]
+
+    src = tmp_path / "in-swift.raw"
+    payload = os.urandom(3 << 20)
+    src.write_bytes(payload)
+    r = cloud.run("glance", "image-create", "--name", "in-swift", "--disk-format", "raw",
+                  "--container-format", "bare", "--store", "swift", "--file", str(src))
+    image_id = re.search(r"\|\s*id\s*\|\s*([0-9a-f-]{36})", r.stdout).group(1)
+    objects = [o["Name"] for o in cloud.openstack("object", "list", "glance")]
+    assert any(image_id in o for o in objects), objects
+    out = tmp_path / "back.raw"
+    cloud.run("openstack", "image", "save", image_id, "--file", str(out))
+    assert out.read_bytes() == payload
+    cloud.run("openstack", "image", "delete", image_id)
+    objects = [o["Name"] for o in cloud.openstack("object", "list", "glance")]
+    assert not any(image_id in o for o in objects), objects

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use glance_server::config::StoreConfig;
+use identity_core::backend::Location;
 use serde::Deserialize;
 use swift_core::proxy::ProxyConfig;
 
@@ -30,9 +32,10 @@ pub(crate) struct IdentityUpConfig {
     /// Listen address (port 0: any free port).
     #[serde(default = "default_identity_bind")]
     pub(crate) bind: SocketAddr,
-    /// The identity database; `DIR/identity.db` when absent.
+    /// The identity database: `sqlite:PATH`, a path, or
+    /// `postgres://user:password@host/db`; `DIR/identity.db` when absent.
     #[serde(default)]
-    pub(crate) database: Option<String>,
+    pub(crate) database: Option<Location>,
     /// Token lifetime in seconds.
     #[serde(default = "default_token_ttl")]
     pub(crate) token_ttl_secs: u64,
@@ -94,12 +97,19 @@ pub(crate) struct GlanceUpConfig {
     /// Listen address (port 0: any free port).
     #[serde(default = "default_glance_bind")]
     pub(crate) bind: SocketAddr,
-    /// The image registry; `DIR/glance/registry.db` when absent.
+    /// The image registry: `sqlite:PATH`, a path, or a `postgres://` URL;
+    /// `DIR/glance/registry.db` when absent.
     #[serde(default)]
-    pub(crate) registry: Option<PathBuf>,
-    /// The filesystem store; `DIR/glance/images` when absent.
+    pub(crate) registry: Option<Location>,
+    /// The filesystem store's directory when `stores` is empty;
+    /// `DIR/glance/images` when absent.
     #[serde(default)]
     pub(crate) store_dir: Option<PathBuf>,
+    /// The image stores (`[[glance.stores]]`, as in glance-server). When
+    /// empty: `fs` (default, in `store_dir`) and `swift` (this cloud's Swift,
+    /// through the admin's Keystone token).
+    #[serde(default)]
+    pub(crate) stores: Vec<StoreConfig>,
 }
 
 impl Default for GlanceUpConfig {
@@ -108,6 +118,7 @@ impl Default for GlanceUpConfig {
             bind: default_glance_bind(),
             registry: None,
             store_dir: None,
+            stores: Vec::new(),
         }
     }
 }

@@ -1,57 +1,105 @@
 //! The image part of `ferrostack up`: the Images API v2 on port 9292 with a
-//! SQLite registry and a filesystem store under the data dir, authenticating
-//! callers through the in-process identity service.
+//! SQLite registry, a filesystem store under the data dir and a store in the
+//! cloud's own Swift, authenticating callers through the in-process identity
+//! service.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use glance_core::import::ReqwestWebFetcher;
-use glance_core::registry::{ImageRegistry, SqliteImageRegistry};
-use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, Stores};
+use glance_core::registry::Location;
+use glance_core::store::{
+    FsImageStore, FsImageStoreConfig, ImageStore, Secret, Stores, SwiftAuthConfig, SwiftStoreConfig,
+};
 use glance_core::{ImageService, QuotaConfig};
+use glance_server::config::StoreConfig;
 use glance_server::{AppState, KeystoneAuthenticator};
 use identity_core::IdentityService;
 
 use crate::config::GlanceUpConfig;
 use crate::up::Service;
 
-/// The Glance app state: registry, store and authenticator.
-pub(crate) fn build(
+/// The admin's credentials, for the default Swift image store.
+#[derive(Clone)]
+pub(crate) struct SwiftStoreAuth {
+    pub(crate) identity_url: String,
+    pub(crate) admin_password: String,
+    pub(crate) region: String,
+}
+
+/// `fs` in `dir` (the default) and `swift`, this cloud's own Swift reached
+/// through the admin's Keystone token (objects in the admin project's
+/// account, container `glance`).
+fn default_stores(dir: &Path, swift: &SwiftStoreAuth) -> Vec<StoreConfig> {
+    let auth = SwiftAuthConfig::Keystone {
+        auth_url: swift.identity_url.clone(),
+        user: "admin".into(),
+        password: Secret::new(swift.admin_password.clone()),
+        project: "admin".into(),
+        user_domain: "Default".into(),
+        project_domain: "Default".into(),
+        region: Some(swift.region.clone()),
+        interface: "public".into(),
+    };
+    vec![
+        StoreConfig::File {
+            id: "fs".into(),
+            path: dir.to_path_buf(),
+            default: true,
+            description: Some("local filesystem".into()),
+        },
+        StoreConfig::Swift {
+            id: "swift".into(),
+            default: false,
+            description: Some("this cloud's Swift".into()),
+            swift: SwiftStoreConfig::new(auth),
+        },
+    ]
+}
+
+/// The Glance app state: registry, stores and authenticator.
+pub(crate) async fn build(
     cfg: &GlanceUpConfig,
     dir: &Path,
     identity: Arc<IdentityService>,
-    identity_url: &str,
+    swift: &SwiftStoreAuth,
 ) -> anyhow::Result<AppState> {
     let root = dir.join("glance");
-    let registry_path = cfg
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let location = cfg
         .registry
         .clone()
-        .unwrap_or_else(|| root.join("registry.db"));
-    if let Some(parent) = registry_path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+        .unwrap_or_else(|| Location::Sqlite(root.join("registry.db")));
+    let registry = glance_core::registry::open_location(&location)
+        .await
+        .with_context(|| format!("opening image registry {location}"))?;
+    let configured = if cfg.stores.is_empty() {
+        let store_dir = cfg.store_dir.clone().unwrap_or_else(|| root.join("images"));
+        default_stores(&store_dir, swift)
+    } else {
+        cfg.stores.clone()
+    };
+    let default = configured
+        .iter()
+        .find(|s| s.is_default())
+        .or(configured.first())
+        .context("glance needs at least one store")?;
+    let mut stores = Stores::new(default.id(), default.open()?);
+    for s in configured.iter().filter(|s| s.id() != default.id()) {
+        stores = stores.with(s.id(), s.open()?);
     }
-    let registry: Arc<dyn ImageRegistry> = Arc::new(
-        SqliteImageRegistry::open(&registry_path)
-            .with_context(|| format!("opening image registry {}", registry_path.display()))?,
-    );
-    let store_dir = cfg.store_dir.clone().unwrap_or_else(|| root.join("images"));
-    let store: Arc<dyn ImageStore> = Arc::new(
-        FsImageStore::open(FsImageStoreConfig::new(&store_dir))
-            .with_context(|| format!("opening image store {}", store_dir.display()))?,
-    );
     let staging_dir = root.join("staging");
     let staging: Arc<dyn ImageStore> = Arc::new(
         FsImageStore::open(FsImageStoreConfig::new(&staging_dir))
             .with_context(|| format!("opening staging dir {}", staging_dir.display()))?,
     );
-    let service = ImageService::new(registry, Stores::new("fs", store), QuotaConfig::default())
+    let service = ImageService::new(registry, stores, QuotaConfig::default())
         .context("invalid image service settings")?
         .with_staging(staging)
         .with_web_fetcher(Arc::new(ReqwestWebFetcher::new()));
     let auth = KeystoneAuthenticator::new(identity);
-    Ok(AppState::new(Arc::new(service), Arc::new(auth)).with_auth_url(identity_url))
+    Ok(AppState::new(Arc::new(service), Arc::new(auth)).with_auth_url(&swift.identity_url))
 }
 
 /// The image service once it listens.

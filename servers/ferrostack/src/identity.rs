@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use identity_core::backend::Location;
 use identity_core::service::BootstrapConfig;
 use identity_core::{
-    AssignmentTarget, Catalog, DomainId, IdentityBackend, IdentityConfig, IdentityService,
-    Password, SqliteIdentityBackend,
+    AssignmentTarget, Catalog, DomainId, IdentityBackend, IdentityConfig, IdentityService, Password,
 };
 
 use crate::config::{ExtraUser, IdentityUpConfig};
@@ -54,12 +54,10 @@ pub(crate) async fn build(
     let location = cfg
         .database
         .clone()
-        .unwrap_or_else(|| dir.join("identity.db").display().to_string());
-    let backend: Arc<dyn IdentityBackend> = Arc::new(
-        SqliteIdentityBackend::open(&location)
-            .await
-            .with_context(|| format!("opening identity database {location}"))?,
-    );
+        .unwrap_or_else(|| Location::Sqlite(dir.join("identity.db")));
+    let backend: Arc<dyn IdentityBackend> = identity_core::backend::open_location(&location)
+        .await
+        .with_context(|| format!("opening identity database {location}"))?;
     let identity_cfg = IdentityConfig {
         token_ttl_secs: cfg.token_ttl_secs,
         ..IdentityConfig::default()

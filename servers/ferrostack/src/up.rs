@@ -189,9 +189,14 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         )),
         shutdown.clone(),
     )?;
-    let glance_state =
-        crate::glance::build(&cfg.glance, &dir, identity, &endpoints.identity_url())?
-            .with_public_endpoint(format!("http://{}", endpoints.image));
+    let swift_auth = crate::glance::SwiftStoreAuth {
+        identity_url: endpoints.identity_url(),
+        admin_password: admin_password.clone(),
+        region: cfg.identity.region.clone(),
+    };
+    let glance_state = crate::glance::build(&cfg.glance, &dir, identity, &swift_auth)
+        .await?
+        .with_public_endpoint(format!("http://{}", endpoints.image));
     let glance_server = RunningServer::spawn(
         "glance",
         glance_listener,

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use glance_core::registry::Location;
 use glance_core::service::ImportConfig;
-use glance_core::store::{FsImageStore, FsImageStoreConfig, ImageStore, MemoryImageStore, Stores};
+use glance_core::store::{
+    FsImageStore, FsImageStoreConfig, HttpImageStore, ImageStore, MemoryImageStore, S3ImageStore,
+    S3StoreConfig, Stores, SwiftImageStore, SwiftStoreConfig,
+};
 use glance_core::QuotaConfig;
 use serde::Deserialize;
 
@@ -90,29 +93,74 @@ pub enum StoreConfig {
         /// Shown in `/v2/info/stores`.
         description: Option<String>,
     },
+    /// A Swift store (`swift`): any Swift API, tempauth or Keystone, settings
+    /// under `[stores.swift]`.
+    Swift {
+        /// The store id.
+        id: String,
+        /// Whether this is the default store.
+        #[serde(default)]
+        default: bool,
+        /// Shown in `/v2/info/stores`.
+        description: Option<String>,
+        /// Auth, container and segmenting.
+        swift: SwiftStoreConfig,
+    },
+    /// An S3 store (`s3`): SigV4, settings under `[stores.s3]`.
+    S3 {
+        /// The store id.
+        id: String,
+        /// Whether this is the default store.
+        #[serde(default)]
+        default: bool,
+        /// Shown in `/v2/info/stores`.
+        description: Option<String>,
+        /// Endpoint, keys, bucket and multipart.
+        s3: S3StoreConfig,
+    },
+    /// A read-only HTTP store (`http`) for images added by location.
+    Http {
+        /// The store id.
+        id: String,
+        /// Whether this is the default store.
+        #[serde(default)]
+        default: bool,
+        /// Shown in `/v2/info/stores`.
+        description: Option<String>,
+    },
 }
 
 impl StoreConfig {
     /// The store id.
     pub fn id(&self) -> &str {
         match self {
-            Self::File { id, .. } | Self::Memory { id, .. } => id,
+            Self::File { id, .. }
+            | Self::Memory { id, .. }
+            | Self::Swift { id, .. }
+            | Self::S3 { id, .. }
+            | Self::Http { id, .. } => id,
         }
     }
 
     /// Whether it is marked default.
     pub fn is_default(&self) -> bool {
         match self {
-            Self::File { default, .. } | Self::Memory { default, .. } => *default,
+            Self::File { default, .. }
+            | Self::Memory { default, .. }
+            | Self::Swift { default, .. }
+            | Self::S3 { default, .. }
+            | Self::Http { default, .. } => *default,
         }
     }
 
     /// Its description, if any.
     pub fn description(&self) -> Option<&str> {
         match self {
-            Self::File { description, .. } | Self::Memory { description, .. } => {
-                description.as_deref()
-            }
+            Self::File { description, .. }
+            | Self::Memory { description, .. }
+            | Self::Swift { description, .. }
+            | Self::S3 { description, .. }
+            | Self::Http { description, .. } => description.as_deref(),
         }
     }
 
@@ -124,6 +172,15 @@ impl StoreConfig {
                     .with_context(|| format!("cannot open store {id} at {}", path.display()))?,
             ),
             Self::Memory { .. } => Arc::new(MemoryImageStore::new()),
+            Self::Swift { id, swift, .. } => Arc::new(
+                SwiftImageStore::new(swift.clone())
+                    .with_context(|| format!("bad swift settings of store {id}"))?,
+            ),
+            Self::S3 { id, s3, .. } => Arc::new(
+                S3ImageStore::new(s3.clone())
+                    .with_context(|| format!("bad s3 settings of store {id}"))?,
+            ),
+            Self::Http { .. } => Arc::new(HttpImageStore::new()?),
         })
     }
 }
@@ -217,6 +274,45 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::{Config, Location};
+
+    #[test]
+    fn remote_store_types_parse_and_open() {
+        let c = Config::parse(
+            r#"
+            [[stores]]
+            id = "swift"
+            type = "swift"
+            default = true
+            [stores.swift]
+            container = "images"
+            [stores.swift.auth]
+            type = "keystone"
+            auth_url = "http://127.0.0.1:5000/v3"
+            user = "glance"
+            password = "s3cret-pw"
+            project = "service"
+            [[stores]]
+            id = "s3"
+            type = "s3"
+            [stores.s3]
+            endpoint = "http://127.0.0.1:5055"
+            access_key = "ak"
+            secret_key = "s3cret-key"
+            bucket = "images"
+            [[stores]]
+            id = "web"
+            type = "http"
+            "#,
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        let stores = c.open_stores().unwrap();
+        assert_eq!(stores.default_id(), "swift");
+        assert_eq!(stores.len(), 3);
+        assert!(stores.get("s3").is_some() && stores.get("web").is_some());
+        assert!(Config::parse("[[stores]]\nid = \"x\"\ntype = \"swift\"\n").is_err());
+    }
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
