@@ -13,6 +13,8 @@
 //!   filter schedulers, host filters and weighers.
 //! - [`network`]: IPAM, the [`NetworkManager`]s (flat, flat DHCP, VLAN),
 //!   floating IP pools, and the [`network::LinuxNet`] host effects.
+//! - [`db`]: the [`NovaDb`] storage trait with its SQLite (embedded) and
+//!   PostgreSQL backends, schema migrations and `db::open(location)`.
 //! - [`volume`]: the [`VolumeDriver`] trait, qemu-img file volumes and an
 //!   in-memory backend.
 //!
@@ -63,6 +65,7 @@
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod db;
 pub mod error;
 pub mod model;
 pub mod network;
@@ -71,6 +74,7 @@ pub mod virt;
 pub mod volume;
 
 pub use bus::{InProcessBus, MessageBus};
+pub use db::NovaDb;
 pub use error::{BoxError, Error, Result};
 pub use network::NetworkManager;
 pub use scheduler::Scheduler;
