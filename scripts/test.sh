@@ -86,7 +86,7 @@ if [ "${SKIP_PYTHON:-0}" != 1 ]; then
 fi
 # --- end python venv and moto S3 ---------------------------------------------
 
-# --- PostgreSQL for the PostgreSQL backend tests (identity, glance) --------
+# --- PostgreSQL for the PostgreSQL backend tests (identity, glance, nova) --
 # A private cluster on 127.0.0.1:55432, stopped on exit; exports
 # FERROSTACK_PG_URL and FERROSTACK_REQUIRE_SERVICES=1. See scripts/postgres.sh.
 phase "postgresql (private cluster)"

@@ -104,11 +104,15 @@ where
         .map_err(|e| Error::backend(BACKEND, e))?
 }
 
-/// Brings the database to the newest schema; each step is a transaction.
+/// Brings the database to the newest schema in one immediate transaction,
+/// so two processes opening a fresh file at once migrate it once.
 fn migrate(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
-    let current: i64 = conn
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .map_err(sql_err)?;
+    let current: i64 = tx
         .query_row(
             "SELECT COALESCE(MAX(version), 0) FROM schema_version",
             [],
@@ -126,16 +130,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         .enumerate()
         .skip(usize::try_from(current).unwrap_or(0))
     {
-        let tx = conn.transaction().map_err(sql_err)?;
         tx.execute_batch(step).map_err(sql_err)?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             [i64::try_from(i + 1).unwrap_or(i64::MAX)],
         )
         .map_err(sql_err)?;
-        tx.commit().map_err(sql_err)?;
     }
-    Ok(())
+    tx.commit().map_err(sql_err)
 }
 
 #[async_trait]

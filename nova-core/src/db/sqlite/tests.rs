@@ -38,6 +38,10 @@ async fn two_handles_on_one_file_do_not_overshoot() {
     }))
     .await;
     assert_eq!(all.iter().filter(|r| r.is_ok()).count(), 10);
+    // The losers are told the quota is full, not that the database was busy.
+    for e in all.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(matches!(e, Error::QuotaExceeded { .. }), "{e:?}");
+    }
     assert_eq!(
         b.quota_usage(&p).await.unwrap()[&QuotaResource::Instances].reserved,
         10
@@ -55,4 +59,29 @@ async fn newer_schema_is_invalid_config() {
     drop(conn);
     let err = SqliteNovaDb::open(&path).await.unwrap_err();
     assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_opens_of_a_fresh_file_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            tokio::spawn(async move { SqliteNovaDb::open(&path).await })
+        })
+        .collect();
+    for o in opens {
+        o.await.unwrap().unwrap();
+    }
+    let conn = Connection::open(&path).unwrap();
+    let versions: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_version ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|v| v.unwrap())
+        .collect();
+    let want: Vec<i64> = (1..=schema::MIGRATIONS.len() as i64).collect();
+    assert_eq!(versions, want);
 }
