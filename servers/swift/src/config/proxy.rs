@@ -51,6 +51,9 @@ pub struct ProxyServerConfig {
     /// Also accept Keystone tokens of this identity server.
     #[serde(default)]
     pub keystone: Option<crate::keystone::KeystoneSettings>,
+    /// Also serve S3 (SigV4) with these access keys.
+    #[serde(default)]
+    pub s3: Option<crate::s3::S3Settings>,
 }
 
 fn default_bind() -> SocketAddr {
