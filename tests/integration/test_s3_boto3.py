@@ -35,9 +35,6 @@ def client(cloud, access, secret):
         config=Config(
             s3={"addressing_style": "path"},
             signature_version="s3v4",
-            # S3 gateways (Swift s3api, older RGW) take plain bodies.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
             retries={"max_attempts": 1},
         ),
     )

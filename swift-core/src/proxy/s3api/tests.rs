@@ -177,7 +177,7 @@ async fn s3(
     secret: &str,
 ) -> crate::proxy::tests::Resp {
     let now = h.clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    s3_at(h, method, path_and_query, extra, body, secret, now).await
+    s3_at(h, method, path_and_query, extra, body, secret, now, None).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -189,9 +189,10 @@ async fn s3_at(
     body: &[u8],
     secret: &str,
     unix: i64,
+    claimed_hash: Option<&str>,
 ) -> crate::proxy::tests::Resp {
     let date = amz_date(unix);
-    let hash = sigv4::sha256_hex(body);
+    let hash = claimed_hash.map_or_else(|| sigv4::sha256_hex(body), str::to_string);
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
@@ -322,7 +323,7 @@ async fn authentication_failures_are_s3_errors() {
     assert!(r.text().contains("<Code>SignatureDoesNotMatch</Code>"));
     assert_eq!(r.header("content-type"), Some("application/xml"));
     let now = h.clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    let r = s3_at(&h, "GET", "/", &[], b"", KEY, now - 3600).await;
+    let r = s3_at(&h, "GET", "/", &[], b"", KEY, now - 3600, None).await;
     assert_eq!(r.status, 403);
     assert!(r.text().contains("<Code>RequestTimeTooSkewed</Code>"));
     let r = h
@@ -358,6 +359,34 @@ async fn authentication_failures_are_s3_errors() {
     assert!(r.text().contains("<Code>InvalidAccessKeyId</Code>"));
     // A body that does not match its signed hash is refused, not stored.
     let r = s3(&h, "PUT", "/bucket2", &[], b"", KEY).await;
+    assert_eq!(r.status, 200);
+    let claimed = sigv4::sha256_hex(b"good");
+    let r = s3_at(
+        &h,
+        "PUT",
+        "/bucket2/k",
+        &[],
+        b"evil",
+        KEY,
+        now,
+        Some(&claimed),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("<Code>XAmzContentSHA256Mismatch</Code>"));
+    let r = s3(&h, "HEAD", "/bucket2/k", &[], b"", KEY).await;
+    assert_eq!(r.status, 404);
+    let r = s3_at(
+        &h,
+        "PUT",
+        "/bucket2/k",
+        &[],
+        b"good",
+        KEY,
+        now,
+        Some(&claimed),
+    )
+    .await;
     assert_eq!(r.status, 200);
     let r = s3(&h, "GET", "/", &[], b"", KEY).await;
     assert_eq!(r.status, 200);
