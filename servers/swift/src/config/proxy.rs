@@ -163,6 +163,20 @@ mod tests {
     }
 
     #[test]
+    fn s3_section_lists_keys() {
+        assert!(toml::from_str::<ProxyServerConfig>(CFG)
+            .unwrap()
+            .s3
+            .is_none());
+        let text = format!(
+            "{CFG}\n[[s3.keys]]\naccess = \"AK\"\nsecret = \"s3-very-secret\"\nproject_id = \"test\"\n"
+        );
+        let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
+        assert_eq!(cfg.s3.as_ref().unwrap().keys[0].project_id, "test");
+        assert!(!format!("{cfg:?}").contains("s3-very-secret"));
+    }
+
+    #[test]
     fn unknown_fields_and_missing_secret_are_refused() {
         assert!(toml::from_str::<ProxyServerConfig>(&format!("{CFG}\n[bogus]\n")).is_err());
         let text = CFG.replace("prefix = \"very-secret\"", "");
