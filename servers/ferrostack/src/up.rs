@@ -14,6 +14,7 @@ use swift_core::node::NodeConfig;
 use swift_core::proxy::KeystoneAuthConfig;
 use swift_server::keystone::IdentityTokens;
 use swift_server::runtime::{bind, shutdown_signal, RunningServer};
+use swift_server::s3::IdentityS3Credentials;
 use swift_server::services::{build_proxy, build_storage_node, http_client, spawn_storage_daemons};
 use swift_server::{proxy_router, storage_router};
 use tokio_util::sync::CancellationToken;
@@ -172,7 +173,8 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
     .with_keystone(
         Arc::new(IdentityTokens(identity.clone())),
         KeystoneAuthConfig::default(),
-    )?;
+    )?
+    .with_s3(Arc::new(IdentityS3Credentials(identity.clone())))?;
     let proxy_server = RunningServer::spawn(
         "swift-proxy",
         proxy_listener,

@@ -13,6 +13,7 @@ pub mod http;
 pub mod keystone;
 pub mod proxy;
 pub mod ring_cli;
+pub mod s3;
 pub use server_runtime as runtime;
 pub mod services;
 pub mod storage;

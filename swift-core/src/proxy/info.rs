@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::config::ProxyConfig;
+use super::response::Reply;
 
 /// The version reported as `swift.version`.
 pub(crate) const SWIFT_VERSION: &str = "2.34.0";
@@ -33,4 +34,35 @@ pub(crate) fn document(config: &ProxyConfig) -> serde_json::Value {
         },
         "tempauth": {"account_acls": true},
     })
+}
+
+impl super::Inner {
+    pub(super) fn base_url(&self, parts: &http::request::Parts) -> String {
+        let scheme = self
+            .config
+            .storage_url_scheme
+            .clone()
+            .or_else(|| parts.uri.scheme_str().map(str::to_string))
+            .unwrap_or_else(|| "http".into());
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        format!("{scheme}://{host}")
+    }
+
+    pub(super) fn info(&self, method: &http::Method) -> Reply {
+        match method.as_str() {
+            "GET" | "HEAD" => Reply::typed(
+                200,
+                "application/json; charset=UTF-8",
+                document(&self.config).to_string(),
+            ),
+            "OPTIONS" => Reply::status(200).with("allow", "GET, HEAD, OPTIONS"),
+            _ => Reply::status(405).with("allow", "GET, HEAD, OPTIONS"),
+        }
+    }
 }

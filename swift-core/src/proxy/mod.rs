@@ -27,7 +27,9 @@ mod copy;
 mod fanout;
 mod info;
 mod mime;
+mod parse;
 mod response;
+pub mod s3api;
 mod trans_id;
 
 #[cfg(test)]
@@ -38,8 +40,10 @@ pub use auth::{
     SystemClock,
 };
 pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
+pub use s3api::{S3Credential, S3Credentials, S3Secret, StaticS3Credentials};
 
 use auth::tempauth::TempAuth;
+use parse::{parse_query, to_headers};
 use response::Reply;
 
 /// The proxy server's logic. Cheap to clone: the state is shared.
@@ -55,6 +59,7 @@ pub(crate) struct Inner {
     pub(crate) client: Arc<dyn NodeClient>,
     pub(crate) auth: TempAuth,
     pub(crate) keystone: Option<auth::keystone::KeystoneAuth>,
+    pub(crate) s3: Option<s3api::S3Api>,
     pub(crate) cache: Arc<dyn Cache>,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -114,6 +119,7 @@ impl Proxy {
                 client,
                 auth,
                 keystone: None,
+                s3: None,
                 cache,
                 clock,
             }),
@@ -134,11 +140,55 @@ impl Proxy {
         Ok(self)
     }
 
+    /// Also serves S3 requests (SigV4-signed) on the same port, with
+    /// access keys looked up through `credentials`; see [`s3api`]. S3
+    /// requests act on account `<reseller_prefix><project_id>`, with the
+    /// Keystone reseller prefix when Keystone is on (call
+    /// [`Proxy::with_keystone`] first), else tempauth's. Call before the
+    /// proxy is cloned; [`crate::Error::InvalidConfig`] otherwise.
+    pub fn with_s3(mut self, credentials: Arc<dyn S3Credentials>) -> Result<Self> {
+        let inner = Arc::get_mut(&mut self.inner)
+            .ok_or_else(|| crate::Error::config("with_s3 on a shared proxy"))?;
+        let reseller_prefix = match &inner.keystone {
+            Some(ks) => ks.config.reseller_prefix.clone(),
+            None => inner.config.tempauth.reseller_prefix.clone(),
+        };
+        inner.s3 = Some(s3api::S3Api {
+            credentials,
+            reseller_prefix,
+        });
+        Ok(self)
+    }
+
     /// Serves one client request. Never fails: every problem is a status.
     pub async fn handle(&self, req: http::Request<SwiftBody>) -> http::Response<SwiftBody> {
+        self.serve(req, None).await
+    }
+
+    /// Serves one Swift request as `identity`, already authenticated by
+    /// the caller (no token is looked at). The identity's groups decide
+    /// what it may do, as for a token's identity.
+    pub async fn handle_as(
+        &self,
+        req: http::Request<SwiftBody>,
+        identity: Identity,
+    ) -> http::Response<SwiftBody> {
+        self.serve(req, Some(identity)).await
+    }
+
+    async fn serve(
+        &self,
+        req: http::Request<SwiftBody>,
+        identity: Option<Identity>,
+    ) -> http::Response<SwiftBody> {
         let trans_id = trans_id::generate(self.inner.clock.now());
         let head = req.method() == http::Method::HEAD;
-        let reply = self.inner.route(req, &trans_id).await;
+        let reply = match &self.inner.s3 {
+            Some(s3) if identity.is_none() && s3api::is_s3_request(&req) => {
+                s3api::handle(&self.inner, s3, req, &trans_id).await
+            }
+            _ => self.inner.route_with(req, &trans_id, identity).await,
+        };
         let mut resp = reply
             .with("x-trans-id", trans_id.clone())
             .with("x-openstack-request-id", trans_id)
@@ -171,34 +221,15 @@ pub(crate) const ACCOUNT_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
 pub(crate) const CONTAINER_METHODS: &str = "DELETE, GET, HEAD, OPTIONS, POST, PUT";
 pub(crate) const OBJECT_METHODS: &str = "COPY, DELETE, GET, HEAD, OPTIONS, POST, PUT";
 
-fn to_headers(h: &http::HeaderMap) -> Headers {
-    h.iter()
-        .map(|(n, v)| {
-            let v = match std::str::from_utf8(v.as_bytes()) {
-                Ok(s) => s.to_string(),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            };
-            (n.as_str().to_string(), v)
-        })
-        .collect()
-}
-
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let dec = |s: &str| {
-            percent_decode_str(&s.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        out.push((dec(k), dec(v)));
-    }
-    out
-}
-
 impl Inner {
-    async fn route(&self, req: http::Request<SwiftBody>, trans_id: &str) -> Reply {
+    /// Routes a request; `preset` is an identity established elsewhere,
+    /// used instead of the request's token.
+    pub(crate) async fn route_with(
+        &self,
+        req: http::Request<SwiftBody>,
+        trans_id: &str,
+        preset: Option<Identity>,
+    ) -> Reply {
         let (parts, body) = req.into_parts();
         let raw_path = parts.uri.path();
         let headers = to_headers(&parts.headers);
@@ -251,7 +282,11 @@ impl Inner {
         if method == http::Method::OPTIONS {
             return Reply::status(200).with("allow", allowed);
         }
-        let identity = match self.identify(&headers).await {
+        let identity = match preset {
+            Some(id) => Ok(Some(id)),
+            None => self.identify(&headers).await,
+        };
+        let identity = match identity {
             Ok(identity) => identity,
             Err(e) => {
                 tracing::warn!(error = %e, "token validation failed");
@@ -317,35 +352,6 @@ impl Inner {
     ) -> std::result::Result<(), auth::tempauth::Denied> {
         self.auth
             .authorize(ctx.identity.as_ref(), &ctx.method, account, container)
-    }
-
-    fn base_url(&self, parts: &http::request::Parts) -> String {
-        let scheme = self
-            .config
-            .storage_url_scheme
-            .clone()
-            .or_else(|| parts.uri.scheme_str().map(str::to_string))
-            .unwrap_or_else(|| "http".into());
-        let host = parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
-        format!("{scheme}://{host}")
-    }
-
-    fn info(&self, method: &http::Method) -> Reply {
-        match method.as_str() {
-            "GET" | "HEAD" => Reply::typed(
-                200,
-                "application/json; charset=UTF-8",
-                info::document(&self.config).to_string(),
-            ),
-            "OPTIONS" => Reply::status(200).with("allow", "GET, HEAD, OPTIONS"),
-            _ => Reply::status(405).with("allow", "GET, HEAD, OPTIONS"),
-        }
     }
 
     /// Headers for a backend request: the client's, minus per-connection

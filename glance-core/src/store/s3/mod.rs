@@ -33,6 +33,8 @@ mod put;
 pub(crate) mod sigv4;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod through_swift_tests;
 
 pub use config::{S3Addressing, S3StoreConfig};
 

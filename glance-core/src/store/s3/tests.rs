@@ -79,7 +79,12 @@ async fn streaming_multipart_of_unknown_size_and_abort_on_failure() {
     let Some(e) = endpoint("streaming_multipart_of_unknown_size") else {
         return;
     };
-    let store = S3ImageStore::new(config(&e)).unwrap();
+    streaming_multipart_scenario(&S3ImageStore::new(config(&e)).unwrap()).await;
+}
+
+/// An 11 MiB image of unknown size goes up in three parts and reads back
+/// (ranges across parts); a put failing after a part leaves no upload.
+pub(super) async fn streaming_multipart_scenario(store: &S3ImageStore) {
     let id = ImageId::new_v4();
     let d = data(11 << 20); // three parts of 5 MiB, 5 MiB, 1 MiB
     let chunks = d.chunks(1 << 20).map(Bytes::copy_from_slice).collect();
@@ -104,7 +109,7 @@ async fn streaming_multipart_of_unknown_size_and_abort_on_failure() {
     .await
     .unwrap();
     assert_eq!(&got[..], &d[(5 << 20) - 10..(10 << 20) + 10]);
-    assert_eq!(open_uploads(&store).await, 0);
+    assert_eq!(open_uploads(store).await, 0);
 
     // Failing after one part was sent: the upload is aborted.
     let bad = ImageId::new_v4();
@@ -118,7 +123,7 @@ async fn streaming_multipart_of_unknown_size_and_abort_on_failure() {
     let err = store.put(&bad, failing, PutOptions::default()).await;
     assert!(matches!(err, Err(Error::Unavailable { .. })), "{err:?}");
     assert!(!store.exists(&bad).await.unwrap());
-    assert_eq!(open_uploads(&store).await, 0);
+    assert_eq!(open_uploads(store).await, 0);
 }
 
 #[tokio::test]
@@ -226,7 +231,11 @@ async fn streaming_put_cut_midway_leaves_nothing() {
     let Some(e) = endpoint("streaming_put_cut_midway_leaves_nothing") else {
         return;
     };
-    let store = S3ImageStore::new(config(&e)).unwrap();
+    streaming_put_cut_scenario(&S3ImageStore::new(config(&e)).unwrap()).await;
+}
+
+/// A streaming put that fails, or ends short, stores nothing.
+pub(super) async fn streaming_put_cut_scenario(store: &S3ImageStore) {
     let id = ImageId::new_v4();
     let failing = futures::stream::iter(vec![
         Ok(Bytes::from(data(50_000))),

@@ -35,7 +35,7 @@ mod config;
 mod large;
 mod put;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use auth::{Authenticator, Session};
 pub use config::{SwiftAuthConfig, SwiftStoreConfig};

@@ -43,6 +43,13 @@ async fn listener() -> (TcpListener, SocketAddr) {
 /// Starts three storage nodes and a proxy with the tempauth user
 /// `glance:svc` (group `.admin`), all on ephemeral ports.
 pub(crate) async fn cluster() -> Cluster {
+    cluster_with(|p| p).await
+}
+
+/// [`cluster`] with the proxy adjusted by `configure` (e.g. S3 on).
+pub(crate) async fn cluster_with(
+    configure: impl FnOnce(swift_core::proxy::Proxy) -> swift_core::proxy::Proxy,
+) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let stop = CancellationToken::new();
     let mut nodes = Vec::new();
@@ -93,7 +100,7 @@ pub(crate) async fn cluster() -> Cluster {
         key: KEY.into(),
         groups: vec![".admin".into()],
     });
-    let proxy = build_proxy(config, rings, client).unwrap();
+    let proxy = configure(build_proxy(config, rings, client).unwrap());
     let (l, proxy_addr) = listener().await;
     server_runtime::RunningServer::spawn(
         "proxy",

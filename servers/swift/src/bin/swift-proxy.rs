@@ -31,6 +31,10 @@ async fn main() -> anyhow::Result<()> {
         proxy = proxy.with_keystone(ks.validator()?, ks.roles.clone())?;
         tracing::info!(auth_url = %ks.auth_url, "accepting keystone tokens");
     }
+    if let Some(s3) = &cfg.s3 {
+        proxy = proxy.with_s3(s3.credentials())?;
+        tracing::info!(keys = s3.keys.len(), "serving s3");
+    }
 
     let shutdown = CancellationToken::new();
     let listener = bind(cfg.bind).await?;

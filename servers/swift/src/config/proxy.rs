@@ -51,6 +51,9 @@ pub struct ProxyServerConfig {
     /// Also accept Keystone tokens of this identity server.
     #[serde(default)]
     pub keystone: Option<crate::keystone::KeystoneSettings>,
+    /// Also serve S3 (SigV4) with these access keys.
+    #[serde(default)]
+    pub s3: Option<crate::s3::S3Settings>,
 }
 
 fn default_bind() -> SocketAddr {
@@ -157,6 +160,20 @@ mod tests {
         assert_eq!(ks.roles.reader_roles, vec!["observer".to_string()]);
         assert_eq!(ks.roles.reseller_prefix, "AUTH_");
         assert!(ks.validator().is_ok());
+    }
+
+    #[test]
+    fn s3_section_lists_keys() {
+        assert!(toml::from_str::<ProxyServerConfig>(CFG)
+            .unwrap()
+            .s3
+            .is_none());
+        let text = format!(
+            "{CFG}\n[[s3.keys]]\naccess = \"AK\"\nsecret = \"s3-very-secret\"\nproject_id = \"test\"\n"
+        );
+        let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
+        assert_eq!(cfg.s3.as_ref().unwrap().keys[0].project_id, "test");
+        assert!(!format!("{cfg:?}").contains("s3-very-secret"));
     }
 
     #[test]
