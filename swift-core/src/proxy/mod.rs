@@ -161,7 +161,8 @@ impl Proxy {
     }
 
     /// Serves one client request. Never fails: every problem is a status.
-    pub async fn handle(&self, req: http::Request<SwiftBody>) -> http::Response<SwiftBody> {
+    pub async fn handle(&self, mut req: http::Request<SwiftBody>) -> http::Response<SwiftBody> {
+        strip_sysmeta(req.headers_mut());
         self.serve(req, None).await
     }
 
@@ -170,9 +171,10 @@ impl Proxy {
     /// what it may do, as for a token's identity.
     pub async fn handle_as(
         &self,
-        req: http::Request<SwiftBody>,
+        mut req: http::Request<SwiftBody>,
         identity: Identity,
     ) -> http::Response<SwiftBody> {
+        strip_sysmeta(req.headers_mut());
         self.serve(req, Some(identity)).await
     }
 
@@ -198,6 +200,29 @@ impl Proxy {
             resp.headers_mut().insert(http::header::DATE, v);
         }
         resp
+    }
+}
+
+/// Drops client-sent `X-{Account,Container,Object}-Sysmeta-*` headers:
+/// system metadata is written only by the proxy's own middleware (e.g. the
+/// S3 ETag of a multipart upload), never by clients.
+fn strip_sysmeta(headers: &mut http::HeaderMap) {
+    let forged: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|n| {
+            let n = n.as_str();
+            [
+                "x-account-sysmeta-",
+                "x-container-sysmeta-",
+                "x-object-sysmeta-",
+            ]
+            .iter()
+            .any(|p| n.starts_with(p))
+        })
+        .cloned()
+        .collect();
+    for name in forged {
+        headers.remove(name);
     }
 }
 

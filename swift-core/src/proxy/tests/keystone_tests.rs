@@ -111,3 +111,34 @@ async fn keystone_on_a_shared_proxy_is_refused() {
         .unwrap_err();
     assert!(matches!(err, crate::Error::InvalidConfig { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn clients_cannot_write_system_metadata() {
+    let h = Harness::new();
+    let tok = h.setup().await;
+    let r = h
+        .req(
+            "PUT",
+            "/v1/AUTH_test/c/o",
+            &[
+                ("x-auth-token", &tok),
+                ("x-object-sysmeta-s3api-etag", "forged-1"),
+                ("x-object-meta-color", "blue"),
+            ],
+            b"data",
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = h
+        .req("HEAD", "/v1/AUTH_test/c/o", &[("x-auth-token", &tok)], b"")
+        .await;
+    assert_eq!(r.header("x-object-meta-color"), Some("blue"));
+    assert_eq!(r.header("x-object-sysmeta-s3api-etag"), None);
+    let forwarded = h
+        .cluster
+        .log()
+        .iter()
+        .filter(|(_, _, _, hs)| hs.get("x-object-sysmeta-s3api-etag").is_some())
+        .count();
+    assert_eq!(forwarded, 0, "a client's system metadata reached the nodes");
+}
