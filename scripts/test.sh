@@ -112,7 +112,19 @@ for ex in examples/examples/*.rs; do
 done
 
 phase "cargo bench --no-run"
-cargo bench --workspace --no-run
+# Only the crates that have criterion benches (a `benches/` directory next to
+# their Cargo.toml): the other crates are not needed in the bench profile,
+# and compiling the whole workspace in release would double the build time.
+# The load generators (benches/src/bin) were built with the debug binaries.
+bench_args=()
+for manifest in */Cargo.toml */*/Cargo.toml; do
+    crate_dir="$(dirname "$manifest")"
+    [ -d "$crate_dir/benches" ] || continue
+    bench_args+=(-p "$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -1)")
+done
+[ "${#bench_args[@]}" -gt 0 ] || die "no crate with criterion benches found"
+log "bench crates: ${bench_args[*]}"
+cargo bench --no-run "${bench_args[@]}"
 
 PYTEST_SUMMARY="(skipped)"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
