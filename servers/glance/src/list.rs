@@ -59,9 +59,15 @@ fn one_of(field: FilterField, v: &str) -> Option<ListFilter> {
     })
 }
 
+/// A query flag as Glance reads it (oslo's `bool_from_string`, strict):
+/// `true`/`1`/`t`/`on`/`y`/`yes` and their opposites, any case. openstacksdk
+/// sends Python's `True`.
 fn boolean(k: &str, v: &str) -> ApiResult<bool> {
-    v.parse::<bool>()
-        .map_err(|_| ApiError::bad_request(format!("{k} must be true or false")))
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "t" | "on" | "y" | "yes" => Ok(true),
+        "false" | "0" | "f" | "off" | "n" | "no" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("{k} must be true or false"))),
+    }
 }
 
 fn time_filter(updated: bool, v: &str) -> ApiResult<ListFilter> {
@@ -240,6 +246,17 @@ mod tests {
             .filter_map(|p| p.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn flags_read_like_oslo() {
+        for t in ["true", "True", "1", "yes", "ON"] {
+            assert!(boolean("os_hidden", t).unwrap(), "{t}");
+        }
+        for f in ["false", "False", "0", "no", "off"] {
+            assert!(!boolean("os_hidden", f).unwrap(), "{f}");
+        }
+        assert!(boolean("os_hidden", "maybe").is_err());
     }
 
     #[test]
