@@ -1,36 +1,38 @@
-//! The HTTP store against a local axum server serving a file, with and
+//! The HTTP store against a local hyper server serving a file, with and
 //! without Range support.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, Response};
-use axum::routing::get;
-use axum::Router;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{HeaderMap, Request, Response};
+use hyper_util::rt::TokioIo;
 
 use super::*;
 use crate::store::{conformance, ByteRange};
 use crate::stream;
 
+type Resp = Response<Full<bytes::Bytes>>;
+
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 17 % 241) as u8).collect()
 }
 
-fn reply(status: u16, body: Vec<u8>, extra: &[(&str, String)]) -> Response<Body> {
+fn reply(status: u16, body: Vec<u8>, extra: &[(&str, String)]) -> Resp {
     let mut b = Response::builder()
         .status(status)
         .header("content-length", body.len());
     for (k, v) in extra {
         b = b.header(*k, v.as_str());
     }
-    b.body(Body::from(body)).unwrap()
+    b.body(Full::new(bytes::Bytes::from(body))).unwrap()
 }
 
 /// Serves the file, honouring `Range: bytes=a-b` (one range) like a web server.
-async fn ranged(State(path): State<PathBuf>, headers: HeaderMap) -> Response<Body> {
-    let d = tokio::fs::read(&path).await.unwrap();
+async fn ranged(path: &Path, headers: &HeaderMap) -> Resp {
+    let d = tokio::fs::read(path).await.unwrap();
     let size = d.len();
     let Some(range) = headers.get("range").and_then(|v| v.to_str().ok()) else {
         return reply(200, d, &[]);
@@ -52,13 +54,14 @@ async fn ranged(State(path): State<PathBuf>, headers: HeaderMap) -> Response<Bod
     reply(206, d[start..=end].to_vec(), &[("content-range", cr)])
 }
 
-/// Serves the file and ignores Range.
-async fn plain(State(path): State<PathBuf>) -> Response<Body> {
-    reply(200, tokio::fs::read(&path).await.unwrap(), &[])
-}
-
-async fn redirect() -> Response<Body> {
-    reply(302, Vec::new(), &[("location", "/image.raw".to_string())])
+/// `/image.raw` honours Range, `/plain.raw` ignores it, `/moved` redirects.
+async fn route(path: PathBuf, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    Ok(match req.uri().path() {
+        "/image.raw" => ranged(&path, req.headers()).await,
+        "/plain.raw" => reply(200, tokio::fs::read(&path).await.unwrap(), &[]),
+        "/moved" => reply(302, Vec::new(), &[("location", "/image.raw".to_string())]),
+        _ => reply(404, Vec::new(), &[]),
+    })
 }
 
 struct Server {
@@ -72,14 +75,19 @@ async fn server() -> Server {
     let path = dir.path().join("image.raw");
     let d = data(100_000);
     std::fs::write(&path, &d).unwrap();
-    let app = Router::new()
-        .route("/image.raw", get(ranged))
-        .route("/plain.raw", get(plain))
-        .route("/moved", get(redirect))
-        .with_state(path);
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await });
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = l.accept().await {
+            let path = path.clone();
+            let svc = hyper::service::service_fn(move |req| route(path.clone(), req));
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(conn), svc)
+                    .await;
+            });
+        }
+    });
     Server {
         addr,
         _dir: dir,
