@@ -95,6 +95,41 @@ source "$ROOT/scripts/postgres.sh"
 start_test_postgres
 # --- end PostgreSQL ----------------------------------------------------------
 
+# --- memcached for swift-core's MemcachedCache tests --------------------------
+# A private memcached on 127.0.0.1:${MEMCACHED_PORT:-11299}, killed on exit
+# (after which the EXIT trap set before ours runs); exports
+# FERROSTACK_MEMCACHED. FERROSTACK_MEMCACHED from the environment is used as is.
+phase "memcached"
+if [ -z "${FERROSTACK_MEMCACHED:-}" ]; then
+    if ! command -v memcached >/dev/null 2>&1; then
+        apt_install memcached
+    fi
+    MEMCACHED_PORT="${MEMCACHED_PORT:-11299}"
+    mc_user=root
+    if id memcache >/dev/null 2>&1; then mc_user=memcache; fi
+    memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$mc_user" \
+        >"$LOG_DIR/memcached.log" 2>&1 &
+    MEMCACHED_PID=$!
+    stop_memcached() { kill "$MEMCACHED_PID" 2>/dev/null || true; }
+    # Same composition as scripts/postgres.sh: ours first, then the earlier trap.
+    MC_PREV_EXIT_TRAP="$(_pg_prev_exit_trap "$(trap -p EXIT)" || true)"
+    trap 'stop_memcached; eval "$MC_PREV_EXIT_TRAP"' EXIT
+    mc_up=0
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$MEMCACHED_PORT") 2>/dev/null; then
+            mc_up=1
+            break
+        fi
+        kill -0 "$MEMCACHED_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ "$mc_up" = 1 ] || die "memcached did not start on port $MEMCACHED_PORT; see $LOG_DIR/memcached.log"
+    export FERROSTACK_MEMCACHED="127.0.0.1:$MEMCACHED_PORT"
+fi
+export FERROSTACK_REQUIRE_SERVICES=1
+log "memcached at $FERROSTACK_MEMCACHED"
+# --- end memcached -------------------------------------------------------------
+
 phase "unit, property and handler tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"

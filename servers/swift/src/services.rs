@@ -12,7 +12,9 @@ use swift_core::node::{
     AccountServer, ContainerServer, NodeClient, NodeConfig, ObjectServer, StorageNode,
 };
 use swift_core::object::{FsObjectBackend, ObjectBackend};
-use swift_core::proxy::{Proxy, ProxyConfig};
+use swift_core::proxy::{
+    Cache, MemcachedCache, MemcachedConfig, MemoryCache, Proxy, ProxyConfig, SystemClock,
+};
 use swift_core::ring::Rings;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -77,11 +79,28 @@ pub fn spawn_storage_daemons(
     vec![updater, retry, watcher]
 }
 
-/// The proxy.
+/// The proxy, caching in this process's memory.
 pub fn build_proxy(
     config: ProxyConfig,
     rings: Arc<Rings>,
     client: Arc<dyn NodeClient>,
 ) -> anyhow::Result<Proxy> {
-    Ok(Proxy::new(config, rings, client)?)
+    build_proxy_with_memcache(config, rings, client, &[])
+}
+
+/// The proxy, caching tokens and info in the memcached `servers` (shared
+/// with other proxies), or in memory when there are none.
+pub fn build_proxy_with_memcache(
+    config: ProxyConfig,
+    rings: Arc<Rings>,
+    client: Arc<dyn NodeClient>,
+    servers: &[String],
+) -> anyhow::Result<Proxy> {
+    let clock = Arc::new(SystemClock);
+    let cache: Arc<dyn Cache> = if servers.is_empty() {
+        Arc::new(MemoryCache::new(clock.clone()))
+    } else {
+        Arc::new(MemcachedCache::new(MemcachedConfig::new(servers.to_vec())))
+    };
+    Ok(Proxy::with_parts(config, rings, client, cache, clock)?)
 }

@@ -21,11 +21,15 @@ use crate::ring::Rings;
 use crate::stream::SwiftBody;
 
 pub mod auth;
+#[cfg(any(test, feature = "testkit"))]
+pub mod cache_conformance;
 mod config;
 mod controller;
 mod copy;
 mod fanout;
 mod info;
+#[cfg(feature = "memcached")]
+pub mod memcached;
 mod mime;
 mod parse;
 mod response;
@@ -40,6 +44,8 @@ pub use auth::{
     SystemClock,
 };
 pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
+#[cfg(feature = "memcached")]
+pub use memcached::{MemcachedCache, MemcachedConfig};
 pub use s3api::{S3Credential, S3Credentials, S3Secret, StaticS3Credentials};
 
 use auth::tempauth::TempAuth;

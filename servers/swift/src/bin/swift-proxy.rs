@@ -7,7 +7,7 @@ use clap::Parser;
 use swift_server::config::ProxyServerConfig;
 use swift_server::proxy_router;
 use swift_server::runtime::{bind, init_tracing, shutdown_signal, RunningServer};
-use swift_server::services::{build_proxy, http_client};
+use swift_server::services::{build_proxy_with_memcache, http_client};
 use tokio_util::sync::CancellationToken;
 
 /// The Swift proxy server.
@@ -26,7 +26,11 @@ async fn main() -> anyhow::Result<()> {
     let cfg = ProxyServerConfig::load(&args.config)?;
     let rings = cfg.rings.load(cfg.swift_dir.as_deref())?;
     let client = http_client(cfg.connect_timeout(), cfg.node_timeout())?;
-    let mut proxy = build_proxy(cfg.proxy_config(), rings, client)?;
+    let mut proxy =
+        build_proxy_with_memcache(cfg.proxy_config(), rings, client, &cfg.memcache_servers)?;
+    if !cfg.memcache_servers.is_empty() {
+        tracing::info!(servers = ?cfg.memcache_servers, "caching in memcached");
+    }
     if let Some(ks) = &cfg.keystone {
         proxy = proxy.with_keystone(ks.validator()?, ks.roles.clone())?;
         tracing::info!(auth_url = %ks.auth_url, "accepting keystone tokens");

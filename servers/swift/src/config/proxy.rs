@@ -17,6 +17,7 @@ use super::{apply_common_env, parse_u64, read_toml, EnvLookup, HashSettings, Rin
 /// ```toml
 /// bind = "127.0.0.1:8080"
 /// swift_dir = "/etc/ferrostack/swift"
+/// memcache_servers = ["127.0.0.1:11211"]
 /// [hash]
 /// prefix = "changeme"
 /// [proxy]
@@ -45,6 +46,11 @@ pub struct ProxyServerConfig {
     /// Connect timeout towards storage nodes, in milliseconds.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// memcached servers (`host:port`) holding tokens and account and
+    /// container info, shared with other proxies; empty keeps them in
+    /// this process's memory.
+    #[serde(default)]
+    pub memcache_servers: Vec<String>,
     /// The core proxy's settings (tempauth users, timeouts, constraints).
     #[serde(default)]
     pub proxy: ProxyConfig,
@@ -87,6 +93,14 @@ impl ProxyServerConfig {
         self.rings.validate(self.swift_dir.as_deref())?;
         if self.connect_timeout_ms == 0 {
             bail!("connect_timeout_ms must be positive");
+        }
+        for s in &self.memcache_servers {
+            if !s
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+            {
+                bail!("memcache_servers: {s:?} is not host:port");
+            }
         }
         Ok(())
     }
@@ -174,6 +188,19 @@ mod tests {
         let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
         assert_eq!(cfg.s3.as_ref().unwrap().keys[0].project_id, "test");
         assert!(!format!("{cfg:?}").contains("s3-very-secret"));
+    }
+
+    #[test]
+    fn memcache_servers_are_host_port() {
+        let cfg: ProxyServerConfig = toml::from_str(CFG).unwrap();
+        assert!(cfg.memcache_servers.is_empty());
+        let text = format!("memcache_servers = [\"127.0.0.1:11211\", \"mc2:11211\"]\n{CFG}");
+        let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.memcache_servers, ["127.0.0.1:11211", "mc2:11211"]);
+        let text = format!("memcache_servers = [\"mc2\"]\n{CFG}");
+        let cfg: ProxyServerConfig = toml::from_str(&text).unwrap();
+        assert!(cfg.validate().is_err());
     }
 
     #[test]

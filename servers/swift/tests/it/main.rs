@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod deploy_configs;
+mod memcache;
 mod storage_node;

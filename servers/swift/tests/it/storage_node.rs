@@ -12,7 +12,7 @@ use swift_server::services::build_storage_node;
 use swift_server::storage_router;
 use tower::ServiceExt;
 
-fn rings() -> Arc<Rings> {
+pub(crate) fn rings() -> Arc<Rings> {
     let ring = || Ring {
         part_power: 0,
         devices: vec![Some(Device {

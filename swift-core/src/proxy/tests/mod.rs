@@ -12,6 +12,7 @@ use crate::ring::{RingKind, Rings};
 use crate::stream;
 
 mod auth_tests;
+mod cache_tests;
 mod fake;
 mod keystone_tests;
 mod misc_tests;
@@ -87,11 +88,20 @@ impl Harness {
     }
 
     pub(crate) fn with_config(config: ProxyConfig) -> Self {
-        let cluster = Arc::new(FakeCluster::default());
         let clock = Arc::new(TestClock(Mutex::new(SystemTime::now())));
+        let cache = Arc::new(MemoryCache::new(clock.clone()));
+        Self::with_cache(config, cache, clock)
+    }
+
+    /// A harness whose proxy keeps tokens and info in `cache`.
+    pub(crate) fn with_cache(
+        config: ProxyConfig,
+        cache: Arc<dyn Cache>,
+        clock: Arc<TestClock>,
+    ) -> Self {
+        let cluster = Arc::new(FakeCluster::default());
         let rings = Arc::new(Rings::new(fake::ring(), fake::ring(), fake::ring()));
         let hash = config.hash.clone();
-        let cache = Arc::new(MemoryCache::new(clock.clone()));
         let proxy = Proxy::with_parts(config, rings.clone(), cluster.clone(), cache, clock.clone())
             .unwrap();
         Self {
