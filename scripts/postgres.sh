@@ -63,7 +63,7 @@ start_test_postgres() {
     _pg_as_owner "$bin/pg_ctl" -D "$PG_TEST_DATA" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=300" \
         start >/dev/null || die "postgres did not start; see $dir/server.log"
-    PG_PREV_EXIT_TRAP="$(_pg_prev_exit_trap "$(trap -p EXIT)")"
+    PG_PREV_EXIT_TRAP="$(_pg_prev_exit_trap "$(trap -p EXIT)" || true)"
     trap 'stop_test_postgres; eval "$PG_PREV_EXIT_TRAP"' EXIT
     export FERROSTACK_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
     export FERROSTACK_REQUIRE_SERVICES=1
