@@ -18,9 +18,7 @@
 //! with [`Error::Unavailable`].
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,7 +33,11 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Consumer, Delivery, DeliveryKind, Message, MessageBus, Reply, ReplySink, Topic};
+mod consumer;
+
+use consumer::AmqpConsumer;
+
+use super::{Consumer, DeliveryKind, Message, MessageBus, Reply, Topic};
 use crate::error::{Error, Result};
 
 /// How many unacknowledged messages the broker pushes to one subscriber.
@@ -60,23 +62,23 @@ impl Default for AmqpOptions {
 /// Calls waiting for their reply, by correlation id.
 type Pending = Mutex<HashMap<String, oneshot::Sender<Reply>>>;
 
-struct Inner {
+pub(super) struct Inner {
     conn: Connection,
     /// Publishes casts, calls, fanouts and replies (publisher confirms on).
-    chan: Channel,
+    pub(super) chan: Channel,
     prefix: String,
     reply_queue: String,
     pending: Arc<Pending>,
     /// Queues and exchanges this bus already declared.
     declared: Mutex<HashSet<String>>,
     /// Closes of dropped subscribers' channels still under way.
-    closing: Mutex<Vec<JoinHandle<()>>>,
+    pub(super) closing: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// The RabbitMQ [`MessageBus`]. Cloning shares the connection.
 #[derive(Clone)]
 pub struct AmqpBus {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for AmqpBus {
@@ -89,14 +91,14 @@ impl std::fmt::Debug for AmqpBus {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Maps a lapin error: lost connections and broker refusals are
 /// `Unavailable`; anything else is a backend error.
-fn amqp_err(what: &str, e: lapin::Error) -> Error {
+pub(super) fn amqp_err(what: &str, e: lapin::Error) -> Error {
     use lapin::ErrorKind as K;
     match e.kind() {
         K::IOError(_)
@@ -389,114 +391,9 @@ impl MessageBus for AmqpBus {
                 .map_err(|e| amqp_err("basic.consume", e))?;
             streams.push(c);
         }
-        Ok(Box::pin(AmqpConsumer {
-            inner: futures::stream::select_all(streams),
-            chan: Some(chan),
-            bus: self.clone(),
-        }))
-    }
-}
-
-/// Sends a call's reply to the caller's reply queue.
-#[derive(Debug)]
-struct AmqpReplySink {
-    bus: AmqpBus,
-    reply_to: String,
-    correlation_id: String,
-}
-
-#[async_trait]
-impl ReplySink for AmqpReplySink {
-    async fn send(self: Box<Self>, reply: Reply) -> Result<()> {
-        let body = serde_json::to_vec(&reply).map_err(|e| Error::invalid(e.to_string()))?;
-        let props = BasicProperties::default().with_correlation_id(self.correlation_id.into());
-        // A caller that left has no queue any more: the broker drops it.
-        self.bus
-            .inner
-            .chan
-            .basic_publish(
-                "".into(),
-                self.reply_to.into(),
-                BasicPublishOptions::default(),
-                &body,
-                props,
-            )
-            .await
-            .map_err(|e| amqp_err("publish reply", e))?
-            .await
-            .map_err(|e| amqp_err("publish confirm", e))?;
-        Ok(())
-    }
-}
-
-/// One subscription: its own channel, consuming the topic queue and its
-/// private fanout queue.
-struct AmqpConsumer {
-    inner: futures::stream::SelectAll<lapin::Consumer>,
-    chan: Option<Channel>,
-    bus: AmqpBus,
-}
-
-impl AmqpConsumer {
-    fn decode(&self, d: lapin::message::Delivery) -> Option<Delivery> {
-        let acker = d.acker.clone();
-        tokio::spawn(async move {
-            // A failed ack means the channel is gone: the broker requeues.
-            let _ = acker.ack(lapin::options::BasicAckOptions::default()).await;
-        });
-        // Anything that is not one of our messages is dropped.
-        let message: Message = serde_json::from_slice(&d.data).ok()?;
-        let kind = match d.properties.kind().as_ref().map(|k| k.as_str()) {
-            Some("call") => DeliveryKind::Call,
-            Some("fanout") => DeliveryKind::Fanout,
-            _ => DeliveryKind::Cast,
-        };
-        let sink: Option<Box<dyn ReplySink>> =
-            match (kind, d.properties.reply_to(), d.properties.correlation_id()) {
-                (DeliveryKind::Call, Some(to), Some(id)) => Some(Box::new(AmqpReplySink {
-                    bus: self.bus.clone(),
-                    reply_to: to.to_string(),
-                    correlation_id: id.to_string(),
-                })),
-                _ => None,
-            };
-        Some(Delivery::new(message, kind, sink))
-    }
-}
-
-impl futures::Stream for AmqpConsumer {
-    type Item = Delivery;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
-        loop {
-            match self.inner.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(d))) => {
-                    if let Some(d) = self.decode(d) {
-                        return Poll::Ready(Some(d));
-                    }
-                }
-                Poll::Ready(Some(Err(_))) | Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl Drop for AmqpConsumer {
-    fn drop(&mut self) {
-        let Some(chan) = self.chan.take() else {
-            return;
-        };
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return; // lapin closes the channel when its last handle goes
-        };
-        let h = rt.spawn(async move {
-            let _ = chan.close(200, "unsubscribed".into()).await;
-        });
-        lock(&self.bus.inner.closing).push(h);
+        Ok(Box::pin(AmqpConsumer::new(streams, chan, self.clone())))
     }
 }
 
 #[cfg(test)]
-#[path = "amqp_tests.rs"]
 mod tests;
