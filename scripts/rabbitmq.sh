@@ -72,6 +72,8 @@ start_test_rabbitmq() {
     _rmq_as_owner sh -c "echo '[].' > '$dir/enabled_plugins'; : > '$dir/rabbitmq.conf'"
     # A node left running by an interrupted run: stop it first.
     _rmq_as_owner rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
+    # Start empty: durable test queues of earlier runs would pile up.
+    _rmq_as_owner rm -rf "$dir/mnesia"
     log "rabbitmq: starting $RMQ_NODE on 127.0.0.1:$port"
     t0=$(date +%s)
     _rmq_as_owner rabbitmq-server >"$dir/server.out" 2>&1 &

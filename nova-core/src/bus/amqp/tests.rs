@@ -76,6 +76,24 @@ async fn two_buses_on_one_prefix_talk_to_each_other() {
 }
 
 #[tokio::test]
+async fn closed_bus_is_unavailable() {
+    let Some(url) = broker_url("closed_bus_is_unavailable") else {
+        return;
+    };
+    let bus = fresh_bus(&url).await;
+    bus.close().await.unwrap();
+    let e = bus
+        .cast(&Topic::volume(), Message::new("m", serde_json::Value::Null))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "Unavailable", "{e:?}");
+    let Err(e) = bus.subscribe(&Topic::volume()).await else {
+        panic!("subscribing on a closed bus worked");
+    };
+    assert_eq!(e.kind(), "Unavailable", "{e:?}");
+}
+
+#[tokio::test]
 async fn no_broker_is_unavailable() {
     // Port 1 on loopback: nothing listens there.
     let e = AmqpBus::connect("amqp://guest:guest@127.0.0.1:1/%2f", AmqpOptions::default())
