@@ -130,6 +130,15 @@ export FERROSTACK_REQUIRE_SERVICES=1
 log "memcached at $FERROSTACK_MEMCACHED"
 # --- end memcached -------------------------------------------------------------
 
+# --- RabbitMQ for the AmqpBus tests (nova-core) ------------------------------
+# A private node on 127.0.0.1:55672, stopped on exit; exports
+# FERROSTACK_AMQP_URL and FERROSTACK_REQUIRE_SERVICES=1. See scripts/rabbitmq.sh.
+phase "rabbitmq (private node)"
+# shellcheck source=scripts/rabbitmq.sh
+source "$ROOT/scripts/rabbitmq.sh"
+start_test_rabbitmq
+# --- end RabbitMQ ------------------------------------------------------------
+
 phase "unit, property and handler tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"

@@ -18,10 +18,14 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::model::HostName;
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 #[cfg(any(test, feature = "testkit"))]
 pub mod conformance;
 pub mod memory;
 
+#[cfg(feature = "amqp")]
+pub use amqp::{AmqpBus, AmqpOptions};
 pub use memory::InProcessBus;
 
 /// A topic name: 1 to 255 ASCII letters, digits, `.`, `-` or `_`.

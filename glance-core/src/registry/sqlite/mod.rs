@@ -49,7 +49,7 @@ impl SqliteImageRegistry {
 
     fn init(mut conn: Connection) -> Result<Self> {
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;",
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;",
         )
         .map_err(db_err)?;
         schema::migrate(&mut conn)?;

@@ -54,6 +54,10 @@ impl SqliteIdentityBackend {
         let path = path.as_ref().to_owned();
         run_blocking(BACKEND, move || {
             let conn = Connection::open(&path).map_err(sql_err)?;
+            // Wait for other openers before the first statement: switching
+            // a fresh file to WAL needs a lock they may hold.
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(sql_err)?;
             conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
                 .map_err(sql_err)?;
             Self::init(conn)

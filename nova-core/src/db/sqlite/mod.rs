@@ -50,13 +50,33 @@ impl SqliteNovaDb {
     /// is newer than this build.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_owned();
-        blocking(move || {
-            let conn = Connection::open(&path).map_err(sql_err)?;
-            conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-                .map_err(sql_err)?;
-            Self::init(conn)
-        })
-        .await
+        // Several processes opening a fresh file at once can get SQLITE_BUSY
+        // without the busy handler being consulted (the switch to WAL and the
+        // first schema write are lock upgrades SQLite refuses to wait on);
+        // the loser retries the whole open after a short pause.
+        let mut attempt = 0u32;
+        loop {
+            let p = path.clone();
+            let opened = blocking(move || {
+                let conn = Connection::open(&p).map_err(sql_err)?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(sql_err)?;
+                conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+                    .map_err(sql_err)?;
+                Self::init(conn)
+            })
+            .await;
+            match opened {
+                Err(Error::Unavailable { .. }) if attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        10 + 10 * u64::from(attempt),
+                    ))
+                    .await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A private in-memory database.
