@@ -10,7 +10,7 @@ use anyhow::Context;
 use glance_core::import::ReqwestWebFetcher;
 use glance_core::registry::Location;
 use glance_core::store::{
-    FsImageStore, FsImageStoreConfig, ImageStore, Secret, Stores, SwiftAuthConfig, SwiftStoreConfig,
+    FsImageStore, FsImageStoreConfig, ImageStore, Secret, SwiftAuthConfig, SwiftStoreConfig,
 };
 use glance_core::{ImageService, QuotaConfig};
 use glance_server::config::StoreConfig;
@@ -80,15 +80,7 @@ pub(crate) async fn build(
     } else {
         cfg.stores.clone()
     };
-    let default = configured
-        .iter()
-        .find(|s| s.is_default())
-        .or(configured.first())
-        .context("glance needs at least one store")?;
-    let mut stores = Stores::new(default.id(), default.open()?);
-    for s in configured.iter().filter(|s| s.id() != default.id()) {
-        stores = stores.with(s.id(), s.open()?);
-    }
+    let stores = glance_server::config::open_stores(&configured).context("glance stores")?;
     let staging_dir = root.join("staging");
     let staging: Arc<dyn ImageStore> = Arc::new(
         FsImageStore::open(FsImageStoreConfig::new(&staging_dir))

@@ -185,6 +185,39 @@ impl StoreConfig {
     }
 }
 
+/// Checks a store list: ids non-empty, unique and not Glance's reserved
+/// `os_glance*`; at most one `default = true`.
+pub fn validate_stores(stores: &[StoreConfig]) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for s in stores {
+        if s.id().is_empty() || s.id().starts_with("os_glance") {
+            bail!("bad store id {:?}", s.id());
+        }
+        if !seen.insert(s.id()) {
+            bail!("store id {} appears twice", s.id());
+        }
+    }
+    if stores.iter().filter(|s| s.is_default()).count() > 1 {
+        bail!("more than one store has default = true");
+    }
+    Ok(())
+}
+
+/// Validates and opens `stores`; the default is the one marked `default`,
+/// else the first. An empty list is an error.
+pub fn open_stores(stores: &[StoreConfig]) -> anyhow::Result<Stores> {
+    validate_stores(stores)?;
+    let Some(first) = stores.first() else {
+        bail!("at least one image store is needed");
+    };
+    let default = stores.iter().find(|s| s.is_default()).unwrap_or(first);
+    let mut opened = Stores::new(default.id(), default.open()?);
+    for s in stores.iter().filter(|s| s.id() != default.id()) {
+        opened = opened.with(s.id(), s.open()?);
+    }
+    Ok(opened)
+}
+
 /// A fixed token and who it stands for (development only).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,25 +254,13 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.quota.validate()?;
-        let mut seen = std::collections::HashSet::new();
-        for s in &self.stores {
-            if s.id().is_empty() || s.id().starts_with("os_glance") {
-                bail!("bad store id {:?}", s.id());
-            }
-            if !seen.insert(s.id()) {
-                bail!("store id {} appears twice", s.id());
-            }
-        }
-        if self.stores.iter().filter(|s| s.is_default()).count() > 1 {
-            bail!("more than one store has default = true");
-        }
-        Ok(())
+        validate_stores(&self.stores)
     }
 
     /// The configured stores, opened; the default is the one marked
     /// `default`, else the first.
     pub fn open_stores(&self) -> anyhow::Result<Stores> {
-        let Some(first) = self.stores.first() else {
+        if self.stores.is_empty() {
             return Ok(match &self.store_dir {
                 Some(dir) => Stores::new(
                     "fs",
@@ -250,13 +271,8 @@ impl Config {
                 ),
                 None => Stores::new("memory", Arc::new(MemoryImageStore::new())),
             });
-        };
-        let default = self.stores.iter().find(|s| s.is_default()).unwrap_or(first);
-        let mut stores = Stores::new(default.id(), default.open()?);
-        for s in self.stores.iter().filter(|s| s.id() != default.id()) {
-            stores = stores.with(s.id(), s.open()?);
         }
-        Ok(stores)
+        open_stores(&self.stores)
     }
 
     /// The staging store of imports.
@@ -274,6 +290,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::{Config, Location};
+
+    #[test]
+    fn open_stores_checks_the_list() {
+        use super::{open_stores, StoreConfig};
+        let mem = |id: &str, default: bool| StoreConfig::Memory {
+            id: id.into(),
+            default,
+            description: None,
+        };
+        assert!(open_stores(&[]).is_err());
+        assert!(open_stores(&[mem("a", false), mem("a", false)]).is_err());
+        assert!(open_stores(&[mem("a", true), mem("b", true)]).is_err());
+        assert!(open_stores(&[mem("os_glance_staging_store", false)]).is_err());
+        let s = open_stores(&[mem("a", false), mem("b", true)]).unwrap();
+        assert_eq!(s.default_id(), "b");
+        assert_eq!(s.len(), 2);
+    }
 
     #[test]
     fn remote_store_types_parse_and_open() {
