@@ -64,15 +64,18 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod bus;
 pub mod db;
 pub mod error;
+pub mod image;
 pub mod model;
 pub mod network;
 pub mod scheduler;
 pub mod virt;
 pub mod volume;
 
+pub use api::{ComputeApi, RequestContext};
 pub use bus::{InProcessBus, MessageBus};
 pub use db::NovaDb;
 pub use error::{BoxError, Error, Result};

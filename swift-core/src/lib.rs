@@ -18,6 +18,7 @@
 
 #[cfg(feature = "http-client")]
 pub mod client;
+pub mod daemon;
 pub mod db;
 pub mod error;
 pub mod hash;

@@ -1,0 +1,1 @@
+//! The Amazon EC2 query API over [`nova_core::ComputeApi`].
