@@ -80,6 +80,20 @@ enum Command {
     PretendMinPartHoursPassed { builder: PathBuf },
     /// Show a builder or ring file: devices, partitions, balance.
     Show { file: PathBuf },
+    /// Where a path lives (like swift-get-nodes): its partition, primary
+    /// and first handoff devices, as JSON.
+    Nodes {
+        ring: PathBuf,
+        account: String,
+        container: Option<String>,
+        object: Option<String>,
+        /// The cluster's `swift_hash_path_prefix`.
+        #[arg(long, default_value = "")]
+        hash_prefix: String,
+        /// The cluster's `swift_hash_path_suffix`.
+        #[arg(long, default_value = "")]
+        hash_suffix: String,
+    },
 }
 
 /// Runs `swift-ring` with `args` (the first is the program name, as in
@@ -95,6 +109,7 @@ pub fn run(mut args: Vec<String>) -> anyhow::Result<()> {
         "rebalance",
         "pretend-min-part-hours-passed",
         "show",
+        "nodes",
     ];
     if args.len() >= 3
         && !COMMANDS.contains(&args[1].as_str())
@@ -197,7 +212,53 @@ pub fn run(mut args: Vec<String>) -> anyhow::Result<()> {
             save(&b, &builder)
         }
         Command::Show { file } => show(&file),
+        Command::Nodes {
+            ring,
+            account,
+            container,
+            object,
+            hash_prefix,
+            hash_suffix,
+        } => {
+            let ring = Ring::load(&ring)
+                .with_context(|| format!("cannot load ring {}", ring.display()))?;
+            let hash = swift_core::hash::HashConfig::new(&hash_prefix, &hash_suffix);
+            let v = nodes_json(
+                &ring,
+                &hash,
+                &account,
+                container.as_deref(),
+                object.as_deref(),
+            );
+            println!("{v}");
+            Ok(())
+        }
     }
+}
+
+/// The partition of a path and its primary and handoff devices.
+fn nodes_json(
+    ring: &Ring,
+    hash: &swift_core::hash::HashConfig,
+    account: &str,
+    container: Option<&str>,
+    object: Option<&str>,
+) -> serde_json::Value {
+    let part = ring.partition_for(hash, account, container, object);
+    let dev = |n: swift_core::ring::NodeRef<'_>| {
+        serde_json::json!({
+            "id": n.device.id,
+            "ip": n.device.ip,
+            "port": n.device.port,
+            "device": n.device.device,
+            "zone": n.device.zone,
+        })
+    };
+    serde_json::json!({
+        "partition": part,
+        "primaries": ring.primary_nodes(part).into_iter().map(dev).collect::<Vec<_>>(),
+        "handoffs": ring.handoff_nodes(part).into_iter().map(dev).collect::<Vec<_>>(),
+    })
 }
 
 fn load(path: &Path) -> anyhow::Result<RingBuilder> {
@@ -394,6 +455,54 @@ mod tests {
         let mut v = vec!["swift-ring".to_string()];
         v.extend(args.iter().map(|s| s.to_string()));
         run(v)
+    }
+
+    #[test]
+    fn nodes_gives_the_partition_and_distinct_primaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = dir.path().join("object.builder");
+        let b = builder.to_str().unwrap();
+        cli(&["create", b, "6", "3", "1"]).unwrap();
+        for z in 1..=4 {
+            cli(&["add", b, &format!("r1z{z}-127.0.0.{z}:6200/d1"), "100"]).unwrap();
+        }
+        cli(&["rebalance", b]).unwrap();
+        let ring = Ring::load(&dir.path().join("object.ring")).unwrap();
+        let hash = swift_core::hash::HashConfig::new("p", "s");
+        let v = nodes_json(&ring, &hash, "AUTH_a", Some("c"), Some("o"));
+        let part = ring.partition_for(&hash, "AUTH_a", Some("c"), Some("o"));
+        assert_eq!(v["partition"], part);
+        let ips = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["ip"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (p, h) = (ips("primaries"), ips("handoffs"));
+        assert_eq!(p.len(), 3);
+        assert_eq!(h.len(), 1);
+        let mut all: Vec<_> = p.iter().chain(&h).cloned().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            4,
+            "primaries and handoff are 4 distinct devices: {v}"
+        );
+        // Another object usually lands elsewhere: the answer depends on the path.
+        let parts: std::collections::HashSet<_> = (0..50)
+            .map(|i| ring.partition_for(&hash, "AUTH_a", Some("c"), Some(&format!("o{i}"))))
+            .collect();
+        assert!(parts.len() > 10);
+        cli(&[
+            "nodes",
+            dir.path().join("object.ring").to_str().unwrap(),
+            "AUTH_a",
+            "c",
+            "o",
+        ])
+        .unwrap();
     }
 
     #[test]
