@@ -371,6 +371,13 @@ impl StorageNode {
     /// Serves one backend request, routing by path depth. Never fails: every
     /// problem is a status code.
     pub async fn handle(&self, req: NodeRequest) -> NodeResponse {
+        // Object replication names a partition, not an object: route it by
+        // the server type it names.
+        if req.method == NodeMethod::Replicate
+            && req.headers.get(SERVER_TYPE_HEADER) == Some("object")
+        {
+            return self.object.handle(req).await;
+        }
         let parts = req.parts();
         if parts.account.is_empty() {
             return NodeResponse::with_body(400, "missing account");

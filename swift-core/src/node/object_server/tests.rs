@@ -430,5 +430,7 @@ async fn missing_device_is_507() {
 
 #[path = "tests_read.rs"]
 mod read;
+#[path = "tests_replicate.rs"]
+mod replicate;
 #[path = "tests_update.rs"]
 mod update;
