@@ -23,10 +23,15 @@ use crate::stream::{self, ByteStream};
 
 pub mod account_server;
 pub mod container_server;
+pub mod object_auditor;
+pub mod object_replicator;
 pub mod object_server;
+mod pacer;
 
 pub use account_server::AccountServer;
 pub use container_server::ContainerServer;
+pub use object_auditor::{ObjectAuditor, ObjectAuditorConfig};
+pub use object_replicator::{ObjectReplicator, ObjectReplicatorConfig};
 pub use object_server::ObjectServer;
 
 /// Methods of the backend protocol.
