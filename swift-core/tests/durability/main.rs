@@ -24,6 +24,8 @@ use swift_core::ring::{DeviceSpec, RebalanceOptions, RingBuilder, RingKind, Ring
 use swift_core::stream::{full_body, SwiftBody};
 
 mod auditor;
+#[cfg(feature = "http-client")]
+mod over_http;
 mod replicator;
 
 const PART_POWER: u8 = 4;
