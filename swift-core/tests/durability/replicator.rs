@@ -166,3 +166,32 @@ fn config_is_validated() {
     };
     assert!(rate.validate().is_err());
 }
+
+#[tokio::test]
+async fn items_per_second_paces_the_sends() {
+    let c = cluster(3).await;
+    c.set_up(2, false);
+    for i in 0..5 {
+        c.put(&format!("p{i}"), "paced").await;
+    }
+    c.set_up(2, true);
+    let cfg = swift_core::node::ObjectReplicatorConfig {
+        items_per_second: Some(20.0),
+        concurrency: 8,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let r = swift_core::daemon::Daemon::run_once(&c.replicator(0, cfg))
+        .await
+        .unwrap();
+    assert_eq!(r.count("objects_sent"), 5, "{r:?}");
+    // Five sends at twenty a second, even with partitions in parallel.
+    assert!(
+        start.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        start.elapsed()
+    );
+    for i in 0..5 {
+        assert_eq!(c.bytes(2, &format!("p{i}")).await.unwrap(), "paced");
+    }
+}

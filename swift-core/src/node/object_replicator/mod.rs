@@ -45,6 +45,9 @@ const COUNTERS: [&str; 6] = [
     "reclaimed",
 ];
 
+/// Suffixes named in one REPLICATE path (keeps request lines short).
+const SUFFIX_BATCH: usize = 256;
+
 /// Largest REPLICATE answer read (suffix hashes or a listing).
 const MAX_ANSWER: usize = 64 << 20;
 
@@ -313,7 +316,10 @@ impl ObjectReplicator {
             return Ok(true);
         }
         // The peer's cache may be stale: have it rehash those suffixes.
-        let remote = self.remote_hashes(host, peer_dev, part, &suffixes).await?;
+        let mut remote = SuffixHashes::new();
+        for batch in suffixes.chunks(SUFFIX_BATCH) {
+            remote.extend(self.remote_hashes(host, peer_dev, part, batch).await?);
+        }
         suffixes = differ(&remote);
         if suffixes.is_empty() {
             return Ok(true);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use super::{Job, ObjectReplicator, Tally, MAX_ANSWER};
+use super::{Job, ObjectReplicator, Tally, MAX_ANSWER, SUFFIX_BATCH};
 use crate::error::{Error, Result};
 use crate::hash::PathHash;
 use crate::node::object_server::replicate::{
@@ -185,7 +185,10 @@ pub(super) async fn sync_suffixes(
     tally: &Tally,
 ) -> Result<bool> {
     let (device, part) = (job.device.as_str(), job.partition);
-    let remote = rep.remote_versions(host, peer_dev, part, suffixes).await?;
+    let mut remote = BTreeMap::new();
+    for batch in suffixes.chunks(SUFFIX_BATCH) {
+        remote.extend(rep.remote_versions(host, peer_dev, part, batch).await?);
+    }
     let cutoff = rep.reclaim_cutoff();
     let mut ok = true;
     for suffix in suffixes {
