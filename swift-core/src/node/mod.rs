@@ -23,10 +23,15 @@ use crate::stream::{self, ByteStream};
 
 pub mod account_server;
 pub mod container_server;
+pub mod object_auditor;
+pub mod object_replicator;
 pub mod object_server;
+mod pacer;
 
 pub use account_server::AccountServer;
 pub use container_server::ContainerServer;
+pub use object_auditor::{ObjectAuditor, ObjectAuditorConfig};
+pub use object_replicator::{ObjectReplicator, ObjectReplicatorConfig};
 pub use object_server::ObjectServer;
 
 /// Methods of the backend protocol.
@@ -371,6 +376,13 @@ impl StorageNode {
     /// Serves one backend request, routing by path depth. Never fails: every
     /// problem is a status code.
     pub async fn handle(&self, req: NodeRequest) -> NodeResponse {
+        // Object replication names a partition, not an object: route it by
+        // the server type it names.
+        if req.method == NodeMethod::Replicate
+            && req.headers.get(SERVER_TYPE_HEADER) == Some("object")
+        {
+            return self.object.handle(req).await;
+        }
         let parts = req.parts();
         if parts.account.is_empty() {
             return NodeResponse::with_body(400, "missing account");

@@ -8,10 +8,11 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 
+use super::replication::{version_names, SuffixHasher};
 use super::{
     check_newer, check_range, merge_update, valid_device_name, BackendCapabilities, MetadataUpdate,
     NewObject, ObjectBackend, ObjectLocation, ObjectMetadata, ObjectRead, ObjectState, PutOptions,
-    ReadOptions,
+    ReadOptions, SuffixHashes,
 };
 use crate::error::{Error, Result};
 use crate::hash::PathHash;
@@ -269,6 +270,69 @@ impl ObjectBackend for MemoryObjectBackend {
             .filter(|k| k.device == device && k.partition == partition && k.hash.suffix() == suffix)
             .map(|k| k.hash)
             .collect())
+    }
+
+    async fn suffix_hashes(
+        &self,
+        device: &str,
+        partition: u32,
+        _recalculate: &[String],
+    ) -> Result<SuffixHashes> {
+        self.check_device(device)?;
+        let slots = self.lock();
+        // Always computed fresh: there is no cache to go stale.
+        let mut hashers: BTreeMap<String, SuffixHasher> = BTreeMap::new();
+        for (loc, slot) in slots
+            .iter()
+            .filter(|(k, _)| k.device == device && k.partition == partition)
+        {
+            let names = match &slot.current {
+                Current::Tombstone(t) => version_names(*t, true, None),
+                Current::Data { meta, .. } => version_names(
+                    meta.timestamp,
+                    false,
+                    slot.update.as_ref().map(|u| u.timestamp),
+                ),
+            };
+            hashers
+                .entry(loc.hash.suffix())
+                .or_default()
+                .add(&loc.hash, names);
+        }
+        Ok(hashers
+            .into_iter()
+            .filter_map(|(s, h)| Some((s, h.finish()?)))
+            .collect())
+    }
+
+    async fn quarantine(&self, loc: &ObjectLocation) -> Result<()> {
+        self.check_device(&loc.device)?;
+        self.lock().remove(loc);
+        Ok(())
+    }
+
+    async fn reclaim_tombstones(
+        &self,
+        device: &str,
+        partition: u32,
+        before: Timestamp,
+    ) -> Result<u64> {
+        self.check_device(device)?;
+        let mut slots = self.lock();
+        let n = slots.len();
+        slots.retain(|k, s| {
+            !(k.device == device
+                && k.partition == partition
+                && matches!(s.current, Current::Tombstone(t) if t < before))
+        });
+        Ok((n - slots.len()) as u64)
+    }
+
+    async fn remove_partition(&self, device: &str, partition: u32) -> Result<()> {
+        self.check_device(device)?;
+        self.lock()
+            .retain(|k, _| !(k.device == device && k.partition == partition));
+        Ok(())
     }
 }
 

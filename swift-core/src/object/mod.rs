@@ -46,10 +46,12 @@ use crate::timestamp::Timestamp;
 pub mod conformance;
 pub mod fs;
 pub mod memory;
-mod verify;
+pub mod replication;
+pub(crate) mod verify;
 
 pub use fs::FsObjectBackend;
 pub use memory::MemoryObjectBackend;
+pub use replication::SuffixHashes;
 
 /// Where an object lives on a node: device, partition and path hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -308,6 +310,37 @@ pub trait ObjectBackend: Send + Sync + fmt::Debug + 'static {
         partition: u32,
         suffix: &str,
     ) -> Result<Vec<PathHash>>;
+
+    /// The hash of every non-empty suffix of a partition (see
+    /// [`replication`]), ascending. Suffixes in `recalculate` are rehashed
+    /// from what is stored; others may come from a cache that every write
+    /// into the suffix invalidates, so the answer always reflects completed
+    /// writes. A partition with no versions gives an empty map.
+    async fn suffix_hashes(
+        &self,
+        device: &str,
+        partition: u32,
+        recalculate: &[String],
+    ) -> Result<SuffixHashes>;
+
+    /// Moves every version of an object out of the object tree (the
+    /// filesystem backend keeps them under `<device>/quarantined/objects/`),
+    /// so it reads as [`ObjectState::Missing`] and its suffix hash changes.
+    /// Quarantining a missing object succeeds and does nothing.
+    async fn quarantine(&self, loc: &ObjectLocation) -> Result<()>;
+
+    /// Removes every object of a partition whose current version is a
+    /// tombstone older than `before`; returns how many were removed.
+    async fn reclaim_tombstones(
+        &self,
+        device: &str,
+        partition: u32,
+        before: Timestamp,
+    ) -> Result<u64>;
+
+    /// Removes a whole partition from a device (a handoff partition after
+    /// its primaries took it). Removing a missing partition succeeds.
+    async fn remove_partition(&self, device: &str, partition: u32) -> Result<()>;
 }
 
 /// Whether `device` can be a single directory name.

@@ -61,8 +61,10 @@ impl ObjectServer {
             Ok(ObjectState::Present(m)) if !is_expired(&m) => m,
             Ok(ObjectState::Present(m)) => return not_found(req, Some(m.effective_timestamp())),
             Ok(ObjectState::Deleted { timestamp }) => return not_found(req, Some(timestamp)),
-            Ok(ObjectState::Missing) | Err(Error::NotFound { .. } | Error::Corrupt { .. }) => {
-                return not_found(req, None)
+            Ok(ObjectState::Missing) | Err(Error::NotFound { .. }) => return not_found(req, None),
+            Err(Error::Corrupt { what }) => {
+                self.quarantine(loc, &what).await;
+                return not_found(req, None);
             }
             Err(e) => return error_response(&e),
         };
@@ -104,11 +106,18 @@ impl ObjectServer {
         };
         match ranges {
             RangeRequest::Whole => match self.backend.read(loc, pinned(None)).await {
+                // A whole-body read is verified against the ETag as it
+                // streams (the backend withholds the last chunk of a corrupt
+                // body); on mismatch the object is quarantined.
                 Ok(r) => NodeResponse {
                     status: 200,
                     headers,
-                    body: r.body,
+                    body: quarantine_on_corrupt(r.body, self.backend.clone(), loc.clone()),
                 },
+                Err(Error::Corrupt { what }) => {
+                    self.quarantine(loc, &what).await;
+                    not_found(req, None)
+                }
                 Err(e) => read_error(req, &e),
             },
             RangeRequest::Unsatisfiable => {
@@ -176,6 +185,30 @@ fn read_error(req: &Headers, e: &Error) -> NodeResponse {
         Error::NotFound { .. } | Error::Corrupt { .. } => not_found(req, None),
         other => error_response(other),
     }
+}
+
+/// Passes `body` through; when it ends with `Error::Corrupt`, quarantines
+/// the object before passing the error on.
+fn quarantine_on_corrupt(
+    body: ByteStream,
+    backend: Arc<dyn ObjectBackend>,
+    loc: ObjectLocation,
+) -> ByteStream {
+    body.then(move |item| {
+        let (backend, loc) = (backend.clone(), loc.clone());
+        async move {
+            if let Err(Error::Corrupt { what }) = &item {
+                match backend.quarantine(&loc).await {
+                    Ok(()) => {
+                        tracing::warn!(object = %loc, reason = %what, "quarantined corrupt object")
+                    }
+                    Err(e) => tracing::error!(object = %loc, error = %e, "quarantine failed"),
+                }
+            }
+            item
+        }
+    })
+    .boxed()
 }
 
 fn part_header(boundary: &str, content_type: &str, r: ByteRange, len: u64) -> String {

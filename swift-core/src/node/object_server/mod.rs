@@ -20,9 +20,11 @@ use crate::timestamp::Timestamp;
 pub mod conditional;
 mod get;
 pub mod range;
+pub mod replicate;
 mod update;
 mod write;
 
+pub use replicate::ReplicaVersion;
 pub use update::AsyncPending;
 
 /// Headers besides metadata that an object PUT or POST stores (Swift's
@@ -174,6 +176,9 @@ impl ObjectServer {
     pub async fn handle(&self, req: NodeRequest) -> NodeResponse {
         if !crate::object::valid_device_name(&req.device) {
             return text(507, &format!("{} is not mounted", req.device));
+        }
+        if req.method == NodeMethod::Replicate {
+            return self.replicate(req).await;
         }
         let parts = req.parts();
         let names = match (parts.container, parts.object) {

@@ -119,6 +119,7 @@ async fn body(r: NodeResponse) -> Bytes {
     stream::collect(r.body, 1 << 20).await.unwrap()
 }
 
+/// Files under `dir`, without the partitions' suffix-hash bookkeeping.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -126,7 +127,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 out.extend(files_under(&p));
-            } else {
+            } else if !e.file_name().to_string_lossy().starts_with("hashes.") {
                 out.push(p);
             }
         }
@@ -429,5 +430,7 @@ async fn missing_device_is_507() {
 
 #[path = "tests_read.rs"]
 mod read;
+#[path = "tests_replicate.rs"]
+mod replicate;
 #[path = "tests_update.rs"]
 mod update;

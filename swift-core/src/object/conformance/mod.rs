@@ -13,9 +13,11 @@ use crate::stream;
 use crate::timestamp::Timestamp;
 
 mod read;
+mod replication;
 mod write;
 
 pub use read::*;
+pub use replication::*;
 pub use write::*;
 
 /// Runs every scenario against `b`.
@@ -35,6 +37,9 @@ pub async fn run_all(b: &dyn ObjectBackend) {
     read_pins_one_version(b).await;
     large_body_round_trips(b).await;
     listing_is_sorted(b).await;
+    suffix_hashes_follow_writes(b).await;
+    quarantine_hides_object(b).await;
+    reclaim_removes_old_tombstones_only(b).await;
     if b.capabilities().checks_devices {
         missing_device_is_insufficient_storage(b).await;
     }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{
     valid_device_name, BackendCapabilities, MetadataUpdate, NewObject, ObjectBackend,
-    ObjectLocation, ObjectMetadata, ObjectRead, ObjectState, PutOptions, ReadOptions,
+    ObjectLocation, ObjectMetadata, ObjectRead, ObjectState, PutOptions, ReadOptions, SuffixHashes,
 };
 use crate::error::{Error, Result};
 use crate::hash::PathHash;
@@ -21,7 +21,9 @@ use crate::stream::ByteStream;
 use crate::timestamp::Timestamp;
 
 mod format;
+mod hashes;
 mod layout;
+mod maint;
 mod read;
 mod write;
 
@@ -37,6 +39,8 @@ pub struct FsObjectBackend {
     // Serialises check-then-rename of writes to one hash directory; readers
     // need no lock because renames are atomic.
     locks: Arc<Vec<Mutex<()>>>,
+    // Guards each partition's suffix-hash cache files.
+    part_locks: Arc<hashes::PartLocks>,
 }
 
 impl FsObjectBackend {
@@ -45,6 +49,7 @@ impl FsObjectBackend {
         Self {
             config,
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
+            part_locks: Arc::new(hashes::PartLocks::new(LOCK_STRIPES)),
         }
     }
 
@@ -66,6 +71,15 @@ impl FsObjectBackend {
             }
         }
         Ok(dir)
+    }
+
+    /// `<device>/objects/<part>`.
+    async fn part_dir(&self, device: &str, partition: u32) -> Result<PathBuf> {
+        Ok(self
+            .checked_device(device)
+            .await?
+            .join("objects")
+            .join(partition.to_string()))
     }
 
     fn hash_dir(dev_dir: &Path, loc: &ObjectLocation) -> PathBuf {
@@ -224,6 +238,61 @@ impl ObjectBackend for FsObjectBackend {
             Ok(names.iter().filter_map(|n| PathHash::from_hex(n)).collect())
         })
         .await
+    }
+
+    async fn suffix_hashes(
+        &self,
+        device: &str,
+        partition: u32,
+        recalculate: &[String],
+    ) -> Result<SuffixHashes> {
+        let dir = self.part_dir(device, partition).await?;
+        let (locks, device, recalc) = (
+            self.part_locks.clone(),
+            device.to_string(),
+            recalculate.to_vec(),
+        );
+        blocking(move || {
+            hashes::get_hashes(&locks, &dir, &recalc).map_err(|e| io_err(&device, "hashes", e))
+        })
+        .await
+    }
+
+    async fn quarantine(&self, loc: &ObjectLocation) -> Result<()> {
+        let dev = self.checked_device(&loc.device).await?;
+        let dir = Self::hash_dir(&dev, loc);
+        let (locks, part_locks, loc) = (self.locks.clone(), self.part_locks.clone(), loc.clone());
+        blocking(move || {
+            maint::quarantine(&dev, &dir, &loc.hash, &locks, &part_locks)
+                .map_err(|e| io_err(&loc.device, "quarantine", e))
+        })
+        .await
+    }
+
+    async fn reclaim_tombstones(
+        &self,
+        device: &str,
+        partition: u32,
+        before: Timestamp,
+    ) -> Result<u64> {
+        let dir = self.part_dir(device, partition).await?;
+        let (locks, part_locks, device) = (
+            self.locks.clone(),
+            self.part_locks.clone(),
+            device.to_string(),
+        );
+        blocking(move || {
+            maint::reclaim(&dir, before, &locks, &part_locks)
+                .map_err(|e| io_err(&device, "reclaim", e))
+        })
+        .await
+    }
+
+    async fn remove_partition(&self, device: &str, partition: u32) -> Result<()> {
+        let dir = self.part_dir(device, partition).await?;
+        let device = device.to_string();
+        blocking(move || maint::remove_partition(&dir).map_err(|e| io_err(&device, "partition", e)))
+            .await
     }
 }
 

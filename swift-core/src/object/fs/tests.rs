@@ -125,16 +125,19 @@ async fn bit_rot_is_reported_at_end_of_stream() {
     b.put(&l, obj, stream::once("hello world"), PutOptions::default())
         .await
         .unwrap();
-    let data = files_under(&tmp.path().join("d1/objects"));
+    let data: Vec<String> = files_under(&tmp.path().join("d1/objects"))
+        .into_iter()
+        .filter(|f| f.ends_with(".data"))
+        .collect();
     assert_eq!(data.len(), 1);
     let mut raw = std::fs::read(&data[0]).unwrap();
     raw[0] = b'J';
     std::fs::write(&data[0], raw).unwrap();
     let r = b.read(&l, ReadOptions::default()).await.unwrap();
     let mut s = r.body;
-    let first = s.next().await.unwrap().unwrap();
-    assert_eq!(&first[..], b"Jello world");
+    // The only chunk is withheld: the corrupt bytes never come out.
     assert!(matches!(s.next().await, Some(Err(Error::Corrupt { .. }))));
+    assert!(s.next().await.is_none());
     // A range read does not verify.
     let opts = ReadOptions {
         range: Some(crate::object::ByteRange { start: 0, end: 5 }),
@@ -162,4 +165,83 @@ async fn without_mount_check_devices_are_created() {
         b.open(&bad).await,
         Err(Error::InsufficientStorage { .. })
     ));
+}
+
+async fn put_at(b: &FsObjectBackend, l: &ObjectLocation, secs: u64) {
+    let obj = crate::object::NewObject::new(
+        "/a/c/o",
+        crate::timestamp::Timestamp::from_ticks(secs * 100_000),
+        "text/plain",
+    );
+    b.put(l, obj, stream::once("data"), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn suffix_hashes_are_cached_and_invalidated_by_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backend(tmp.path());
+    let l = loc();
+    let suffix = l.hash.suffix();
+    let part_dir = tmp.path().join("d1/objects/5");
+    put_at(&b, &l, 100).await;
+    // The write marked its suffix invalid.
+    let invalid = std::fs::read_to_string(part_dir.join("hashes.invalid")).unwrap();
+    assert_eq!(invalid.trim(), suffix);
+    let real = b.suffix_hashes("d1", 5, &[]).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(part_dir.join("hashes.invalid")).unwrap(),
+        ""
+    );
+    // The cache answers until the suffix is invalid: a planted value shows.
+    let planted = format!("{{\"{suffix}\":\"planted\"}}");
+    std::fs::write(part_dir.join("hashes.json"), planted).unwrap();
+    assert_eq!(
+        b.suffix_hashes("d1", 5, &[]).await.unwrap()[&suffix],
+        "planted"
+    );
+    // Asking to recalculate rehashes from the files.
+    let again = b
+        .suffix_hashes("d1", 5, std::slice::from_ref(&suffix))
+        .await
+        .unwrap();
+    assert_eq!(again, real);
+    // So does a write into the suffix.
+    std::fs::write(
+        part_dir.join("hashes.json"),
+        format!("{{\"{suffix}\":\"x\"}}"),
+    )
+    .unwrap();
+    b.delete(&l, crate::timestamp::Timestamp::from_ticks(200 * 100_000))
+        .await
+        .unwrap();
+    let after = b.suffix_hashes("d1", 5, &[]).await.unwrap();
+    assert_ne!(after[&suffix], "x");
+    assert_ne!(after, real);
+    // A corrupt cache file is rebuilt from disk.
+    std::fs::write(part_dir.join("hashes.json"), b"{not json").unwrap();
+    assert_eq!(b.suffix_hashes("d1", 5, &[]).await.unwrap(), after);
+}
+
+#[tokio::test]
+async fn quarantine_moves_files_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backend(tmp.path());
+    let l = loc();
+    put_at(&b, &l, 100).await;
+    b.quarantine(&l).await.unwrap();
+    let q = tmp
+        .path()
+        .join("d1/quarantined/objects")
+        .join(l.hash.to_hex());
+    assert_eq!(files_under(&q).len(), 1, "the .data file is kept aside");
+    // A second quarantine of the same hash does not clobber the first.
+    put_at(&b, &l, 200).await;
+    b.quarantine(&l).await.unwrap();
+    assert_eq!(
+        files_under(&tmp.path().join("d1/quarantined/objects")).len(),
+        2
+    );
+    assert!(b.suffix_hashes("d1", 5, &[]).await.unwrap().is_empty());
 }

@@ -8,6 +8,7 @@ use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
 use super::format::{self, Kind};
+use super::hashes::{self, PartLocks};
 use super::layout::{self, Scan};
 use super::{blocking, io_err, FsObjectBackend};
 use crate::error::{Error, Result};
@@ -150,6 +151,7 @@ async fn commit(
     let fsync = backend.config.fsync;
     let lock_idx = usize::from(loc.hash.0[15]) % backend.locks.len().max(1);
     let locks = backend_locks(backend);
+    let part_locks = backend.part_locks.clone();
     blocking(move || {
         let _g = lock_stripe(&locks, lock_idx);
         let device = loc2.device.as_str();
@@ -162,6 +164,7 @@ async fn commit(
         if fsync {
             sync_dirs(&dir, created).map_err(|e| io_err(device, "object dir", e))?;
         }
+        invalidate_suffix(&part_locks, &dir, device)?;
         let after = layout::scan(&dir).map_err(|e| io_err(device, "object dir", e))?;
         layout::cleanup(&dir, &after);
         let update = read_update(&dir, &after, device)?;
@@ -185,6 +188,7 @@ pub(super) async fn write_marker(
     let fsync = backend.config.fsync;
     let lock_idx = usize::from(loc.hash.0[15]) % backend.locks.len().max(1);
     let locks = backend_locks(backend);
+    let part_locks = backend.part_locks.clone();
     blocking(move || {
         let _g = lock_stripe(&locks, lock_idx);
         let device = loc2.device.as_str();
@@ -212,6 +216,7 @@ pub(super) async fn write_marker(
             if fsync {
                 sync_dirs(&dir, created).map_err(|e| io_err(device, "object dir", e))?;
             }
+            invalidate_suffix(&part_locks, &dir, device)?;
             let after = layout::scan(&dir).map_err(|e| io_err(device, "object dir", e))?;
             layout::cleanup(&dir, &after);
             Ok(())
@@ -232,6 +237,20 @@ fn write_file(path: &Path, contents: &[u8], fsync: bool) -> std::io::Result<()> 
         f.sync_all()?;
     }
     Ok(())
+}
+
+/// Invalidates the cached hash of the suffix holding the hash directory
+/// `dir` (`<part>/<suffix>/<hash>`).
+fn invalidate_suffix(part_locks: &PartLocks, dir: &Path, device: &str) -> Result<()> {
+    let suffix_dir = dir.parent();
+    let suffix = suffix_dir
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str());
+    match (suffix_dir.and_then(Path::parent), suffix) {
+        (Some(part_dir), Some(suffix)) => hashes::invalidate(part_locks, part_dir, suffix)
+            .map_err(|e| io_err(device, "hashes.invalid", e)),
+        _ => Ok(()),
+    }
 }
 
 /// fsyncs the hash directory, and its parents when it was just created.
@@ -263,13 +282,13 @@ pub(super) fn read_update(
     format::decode_meta(&bytes, &path.display().to_string()).map(Some)
 }
 
-type Locks = std::sync::Arc<Vec<std::sync::Mutex<()>>>;
+pub(super) type Locks = std::sync::Arc<Vec<std::sync::Mutex<()>>>;
 
 fn backend_locks(backend: &FsObjectBackend) -> Locks {
     backend.locks.clone()
 }
 
-fn lock_stripe(locks: &Locks, i: usize) -> Option<std::sync::MutexGuard<'_, ()>> {
+pub(super) fn lock_stripe(locks: &Locks, i: usize) -> Option<std::sync::MutexGuard<'_, ()>> {
     // A poisoned stripe only means another writer panicked; the files are
     // still consistent because every change is one rename.
     locks.get(i).map(|m| match m.lock() {
