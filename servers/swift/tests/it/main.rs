@@ -1,6 +1,7 @@
 //! Integration tests of the swift servers (one test binary).
 #![allow(clippy::unwrap_used)]
 
+mod daemons;
 mod deploy_configs;
 mod memcache;
 mod storage_node;
