@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod daemons;
+mod db_replication_http;
 mod deploy_configs;
 mod memcache;
 mod storage_node;
