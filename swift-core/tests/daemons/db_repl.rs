@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use swift_core::daemon::{Daemon, DbReplicator, DbReplicatorConfig};
 use swift_core::db::{ContainerRecord, DbKind};
+use swift_core::ring::RingKind;
 use swift_core::timestamp::Timestamp;
 
 use super::*;
@@ -203,4 +204,42 @@ async fn deleted_database_is_reclaimed_after_reclaim_age() {
     let r = DbReplicator::new(cfg, c.rings.clone(), c.client());
     assert_eq!(r.run_once().await.unwrap().count("reclaimed"), 0);
     assert!(b1.exists().await);
+}
+
+#[tokio::test]
+async fn after_a_rebalance_databases_move_to_their_new_primaries() {
+    let c = cluster(4);
+    let hosts: Vec<String> = c.nodes.iter().map(|n| n.host.clone()).collect();
+    // Start on a ring of the first three nodes.
+    c.rings.replace(RingKind::Container, ring(&hosts[..3], 3));
+    let names: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+    for name in &names {
+        for i in c.container_primaries("a", name) {
+            let b = c.container(i, "a", name);
+            b.initialize("a", name, ts(1), 0).await.unwrap();
+            b.put_object(obj("o", 2)).await.unwrap();
+        }
+    }
+    // The fourth node joins.
+    c.rings.replace(RingKind::Container, ring(&hosts, 3));
+    let mut moved = 0;
+    for i in 0..4 {
+        let rep = replicator(&c, i, DbKind::Container)
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!(rep.errors, 0, "{rep:?}");
+        moved += rep.count("handoffs_removed");
+    }
+    assert!(moved > 0, "the new ring moved nothing");
+    for name in &names {
+        let prim = c.container_primaries("a", name);
+        for i in 0..4 {
+            let b = c.container(i, "a", name);
+            assert_eq!(b.exists().await, prim.contains(&i), "{name} on node {i}");
+            if prim.contains(&i) {
+                assert_eq!(super::names(&b).await, vec!["o"]);
+            }
+        }
+    }
 }
