@@ -1,5 +1,5 @@
 use super::*;
-use crate::db::ContainerBroker;
+use crate::db::{ContainerBroker, ObjectRecord};
 use crate::timestamp::Timestamp;
 
 fn obj(name: &str, ticks: u64, deleted: bool) -> ObjectRecord {
