@@ -65,7 +65,15 @@ impl DbReplicatorConfig {
     }
 }
 
-/// The replicator of one kind of database on one node.
+/// The replicator of one kind of database on one node; a [`Daemon`] named
+/// `container-replicator` or `account-replicator`.
+///
+/// Counters of each pass: `dbs_checked` (local databases), `rows_sent`,
+/// `files_copied` (whole-database copies to nodes without a replica),
+/// `no_change` (replica pairs already in sync), `handoffs_removed`,
+/// `reclaimed` (deleted databases removed after `reclaim_age`) and
+/// `errors` (failed exchanges; the database is retried next pass and a
+/// handoff is kept until every primary has it).
 #[derive(Debug)]
 pub struct DbReplicator {
     cfg: DbReplicatorConfig,
