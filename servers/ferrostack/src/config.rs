@@ -155,6 +155,14 @@ pub(crate) struct SwiftUpConfig {
     /// Seconds between async-pending retry passes.
     #[serde(default = "default_interval")]
     pub(crate) async_pending_interval_secs: u64,
+    /// Replicators, auditors and ring reloading of every storage node
+    /// (`[swift.daemons]`).
+    #[serde(default)]
+    pub(crate) daemons: swift_server::daemons::DaemonSettings,
+    /// memcached servers (`host:port`) for the proxy's cache; empty (the
+    /// default) caches in memory.
+    #[serde(default)]
+    pub(crate) memcache_servers: Vec<String>,
     /// The core proxy's settings (`[swift.proxy]`, with
     /// `[[swift.proxy.tempauth.users]]`). When absent: account auto-create
     /// on and one user `admin:admin` with a generated key.
@@ -170,6 +178,8 @@ impl Default for SwiftUpConfig {
             fsync: true,
             updater_interval_secs: default_interval(),
             async_pending_interval_secs: default_interval(),
+            daemons: Default::default(),
+            memcache_servers: Vec::new(),
             proxy: None,
         }
     }
@@ -240,6 +250,8 @@ mod tests {
         let ports: Vec<u16> = cfg.swift.storage_binds.iter().map(|a| a.port()).collect();
         assert_eq!(ports, vec![6201, 6202, 6203]);
         assert!(cfg.swift.proxy.is_none());
+        assert!(cfg.swift.memcache_servers.is_empty());
+        assert!(cfg.swift.daemons.enabled);
         assert_eq!(cfg.identity.bind.port(), 5000);
         assert_eq!(cfg.glance.bind.port(), 9292);
         assert_eq!(cfg.identity.region, "RegionOne");
@@ -251,6 +263,10 @@ mod tests {
             [swift]
             proxy_bind = "127.0.0.1:0"
             storage_binds = ["127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"]
+            memcache_servers = ["127.0.0.1:11211"]
+            [swift.daemons]
+            container_replicator_secs = 5
+            account_auditor_secs = 0
             [swift.proxy]
             account_autocreate = true
             [[swift.proxy.tempauth.users]]
@@ -262,6 +278,9 @@ mod tests {
         let cfg: UpConfig = toml::from_str(text).unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.swift.proxy_bind.port(), 0);
+        assert_eq!(cfg.swift.memcache_servers, ["127.0.0.1:11211"]);
+        assert_eq!(cfg.swift.daemons.container_replicator_secs, 5);
+        assert_eq!(cfg.swift.daemons.account_auditor_secs, 0);
         let proxy = cfg.swift.proxy.unwrap();
         assert_eq!(proxy.tempauth.users[0].user, "tester");
     }

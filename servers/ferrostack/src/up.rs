@@ -9,14 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use swift_core::daemon::ReconStore;
 use swift_core::hash::HashConfig;
 use swift_core::node::NodeConfig;
 use swift_core::proxy::KeystoneAuthConfig;
+use swift_core::ring::RingKind;
+use swift_server::daemons::{storage_daemons, NodeDaemonParts};
 use swift_server::keystone::IdentityTokens;
 use swift_server::runtime::{bind, shutdown_signal, RunningServer};
 use swift_server::s3::IdentityS3Credentials;
-use swift_server::services::{build_proxy, build_storage_node, http_client, spawn_storage_daemons};
-use swift_server::{proxy_router, storage_router};
+use swift_server::services::{build_proxy_with_memcache, build_storage_node, http_client};
+use swift_server::{proxy_router, storage_router_with_recon};
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{
@@ -136,6 +139,10 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         .map(|l| l.local_addr())
         .collect::<Result<Vec<_>, _>>()?;
     let rings = load_or_create_rings(&dir.join("rings"), &storage_addrs)?;
+    let ring_files: Vec<_> = [RingKind::Account, RingKind::Container, RingKind::Object]
+        .into_iter()
+        .map(|k| (k, crate::rings::ring_file(&dir.join("rings"), k)))
+        .collect();
 
     let shutdown = CancellationToken::new();
     let mut storage_servers = Vec::new();
@@ -151,24 +158,39 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
             fsync: cfg.swift.fsync,
         };
         let client = http_client(CONNECT_TIMEOUT, NODE_TIMEOUT)?;
-        let node = build_storage_node(node_cfg, rings.clone(), client);
+        let node = build_storage_node(node_cfg.clone(), rings.clone(), client.clone());
+        let recon = Arc::new(ReconStore::new());
         storage_servers.push(RunningServer::spawn(
             format!("swift-storage-{}", i + 1),
             listener,
-            storage_router(node.clone()),
+            storage_router_with_recon(node.clone(), recon.clone()),
             shutdown.clone(),
         )?);
-        daemons.extend(spawn_storage_daemons(
-            &node,
-            Duration::from_secs(cfg.swift.updater_interval_secs),
-            Duration::from_secs(cfg.swift.async_pending_interval_secs),
-            shutdown.clone(),
-        ));
+        let parts = NodeDaemonParts {
+            node,
+            config: node_cfg,
+            rings: rings.clone(),
+            client,
+            ring_hosts: vec![storage_addrs[i].to_string()],
+            // One process holds every node: the first one watches the
+            // shared ring files for all.
+            ring_files: if i == 0 {
+                ring_files.clone()
+            } else {
+                Vec::new()
+            },
+            container_updater: Duration::from_secs(cfg.swift.updater_interval_secs),
+            object_updater: Duration::from_secs(cfg.swift.async_pending_interval_secs),
+        };
+        daemons.extend(
+            storage_daemons(&parts, &cfg.swift.daemons, recon, false).spawn(shutdown.clone()),
+        );
     }
-    let proxy = build_proxy(
+    let proxy = build_proxy_with_memcache(
         proxy_cfg.clone(),
         rings,
         http_client(CONNECT_TIMEOUT, NODE_TIMEOUT)?,
+        &cfg.swift.memcache_servers,
     )?
     .with_keystone(
         Arc::new(IdentityTokens(identity.clone())),
@@ -237,7 +259,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         s.wait(GRACE).await?;
     }
     for d in daemons {
-        d.abort();
+        let _ = tokio::time::timeout(GRACE, d).await;
     }
     println!("ferrostack stopped; data kept in {}", dir.display());
     Ok(())

@@ -9,6 +9,7 @@
 
 pub mod body;
 pub mod config;
+pub mod daemons;
 pub mod http;
 pub mod keystone;
 pub mod proxy;
@@ -19,4 +20,4 @@ pub mod services;
 pub mod storage;
 
 pub use proxy::proxy_router;
-pub use storage::{node_router, storage_router};
+pub use storage::{node_router, storage_router, storage_router_with_recon};

@@ -1,6 +1,6 @@
 //! Building the servers from configuration: the storage node (object,
-//! container and account servers plus their background loops) and the
-//! proxy. Shared by `swift-storage`, `swift-proxy` and `ferrostack up`.
+//! container and account servers; its daemons are in [`crate::daemons`])
+//! and the proxy. Shared by `swift-storage`, `swift-proxy` and `ferrostack up`.
 //!
 //! This is the one place that calls the other helpers' constructors.
 
@@ -16,8 +16,6 @@ use swift_core::proxy::{
     Cache, MemcachedCache, MemcachedConfig, MemoryCache, Proxy, ProxyConfig, SystemClock,
 };
 use swift_core::ring::Rings;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The HTTP client nodes and proxies use to reach storage nodes.
 pub fn http_client(
@@ -41,42 +39,6 @@ pub fn build_storage_node(
     let container = ContainerServer::new(config.clone(), rings, client);
     let account = AccountServer::new(config);
     StorageNode::new(Arc::new(object), Arc::new(container), Arc::new(account))
-}
-
-/// Starts a node's background loops: the container updater (container
-/// stats to accounts) and the retry of async-pending container updates.
-/// They stop when `shutdown` is cancelled.
-pub fn spawn_storage_daemons(
-    node: &StorageNode,
-    updater_interval: Duration,
-    async_pending_interval: Duration,
-    shutdown: CancellationToken,
-) -> Vec<JoinHandle<()>> {
-    let updater = node.container_server().spawn_updater(updater_interval);
-    let object = node.object_server().clone();
-    let stop = shutdown.clone();
-    let retry = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(async_pending_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await; // the first tick is immediate
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                _ = tick.tick() => match object.process_async_pendings_once().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(sent = n, "async pendings processed"),
-                    Err(e) => tracing::warn!(error = %e, "async pending pass failed"),
-                },
-            }
-        }
-    });
-    // The updater has no stop hook of its own: abort it on shutdown.
-    let abort = updater.abort_handle();
-    let watcher = tokio::spawn(async move {
-        shutdown.cancelled().await;
-        abort.abort();
-    });
-    vec![updater, retry, watcher]
 }
 
 /// The proxy, caching in this process's memory.

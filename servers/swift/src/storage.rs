@@ -21,6 +21,16 @@ pub fn storage_router(node: StorageNode) -> Router {
     })
 }
 
+/// [`storage_router`] plus the node's recon endpoint (`GET /recon`,
+/// `GET /recon/<daemon-name>`).
+pub fn storage_router_with_recon(
+    node: StorageNode,
+    recon: std::sync::Arc<swift_core::daemon::ReconStore>,
+) -> Router {
+    let devices = node.container_server().config().devices.clone();
+    crate::daemons::recon_router(recon, devices).merge(storage_router(node))
+}
+
 /// The same HTTP mapping over any backend-protocol handler (a single
 /// server, a fake in tests).
 pub fn node_router<F, Fut>(handler: F) -> Router

@@ -26,6 +26,7 @@ pub mod container;
 mod container_sql;
 pub mod format;
 pub mod listing;
+pub(crate) mod replication;
 pub(crate) mod request;
 pub(crate) mod sqlite;
 

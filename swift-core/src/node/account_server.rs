@@ -85,6 +85,9 @@ impl AccountServer {
 
     /// Serves one request. Never fails: every problem is a status code.
     pub async fn handle(&self, req: NodeRequest) -> NodeResponse {
+        if req.method == NodeMethod::Replicate {
+            return db::replication::serve::serve(&self.config, db::DbKind::Account, req).await;
+        }
         let req = Req::new(req);
         let (account, container, object) = req.parts();
         if account.is_empty() || object.is_some() || container.as_deref() == Some("") {

@@ -108,6 +108,9 @@ impl ContainerServer {
 
     /// Serves one request. Never fails: every problem is a status code.
     pub async fn handle(&self, req: NodeRequest) -> NodeResponse {
+        if req.method == NodeMethod::Replicate {
+            return db::replication::serve::serve(&self.config, db::DbKind::Container, req).await;
+        }
         let req = Req::new(req);
         let (account, container, object) = req.parts();
         let container = container.unwrap_or_default();

@@ -384,7 +384,7 @@ impl StorageNode {
             return self.object.handle(req).await;
         }
         let parts = req.parts();
-        if parts.account.is_empty() {
+        if parts.account.is_empty() && req.method != NodeMethod::Replicate {
             return NodeResponse::with_body(400, "missing account");
         }
         // Row updates between servers (object row to a container, container
@@ -395,6 +395,11 @@ impl StorageNode {
             Some("account") => return self.account.handle(req).await,
             Some("object") | None => {}
             Some(_) => return NodeResponse::with_body(400, "unknown server type"),
+        }
+        // Database replication names its server; a bare REPLICATE is the
+        // object replicator's (suffix hashes).
+        if req.method == NodeMethod::Replicate {
+            return self.object.handle(req).await;
         }
         match (parts.container, parts.object) {
             (Some(c), Some(o)) if !c.is_empty() && !o.is_empty() => self.object.handle(req).await,

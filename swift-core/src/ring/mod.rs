@@ -7,12 +7,14 @@
 
 mod builder;
 mod file;
+mod reload;
 
 pub use builder::{
     DeviceSpec, RebalanceOptions, RebalanceReport, RingBuilder, MAX_BALANCE, MAX_PART_POWER,
     MAX_REPLICAS,
 };
 pub use file::{RING_FORMAT_VERSION, RING_MAGIC};
+pub use reload::RingReloader;
 
 use std::collections::HashSet;
 

@@ -1,9 +1,12 @@
 //! `swift-proxy --config FILE`: the Swift proxy server.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use swift_core::daemon::{DaemonRunner, ReconStore};
+use swift_core::ring::{RingKind, RingReloader};
 use swift_server::config::ProxyServerConfig;
 use swift_server::proxy_router;
 use swift_server::runtime::{bind, init_tracing, shutdown_signal, RunningServer};
@@ -26,6 +29,15 @@ async fn main() -> anyhow::Result<()> {
     let cfg = ProxyServerConfig::load(&args.config)?;
     let rings = cfg.rings.load(cfg.swift_dir.as_deref())?;
     let client = http_client(cfg.connect_timeout(), cfg.node_timeout())?;
+    let mut ring_files = Vec::new();
+    for kind in [RingKind::Account, RingKind::Container, RingKind::Object] {
+        ring_files.push((kind, cfg.rings.resolve(cfg.swift_dir.as_deref(), kind)?));
+    }
+    let mut runner = DaemonRunner::new(Arc::new(ReconStore::new()));
+    if cfg.ring_check_secs > 0 {
+        let reloader = RingReloader::new(rings.clone(), ring_files);
+        runner.add(Arc::new(reloader), Duration::from_secs(cfg.ring_check_secs));
+    }
     let mut proxy =
         build_proxy_with_memcache(cfg.proxy_config(), rings, client, &cfg.memcache_servers)?;
     if !cfg.memcache_servers.is_empty() {
@@ -54,7 +66,12 @@ async fn main() -> anyhow::Result<()> {
         "swift-proxy ready"
     );
 
+    let reloader = runner.spawn(shutdown.clone());
+
     shutdown_signal().await;
     shutdown.cancel();
+    for t in reloader {
+        let _ = t.await;
+    }
     server.wait(Duration::from_secs(30)).await
 }

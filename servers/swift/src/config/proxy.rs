@@ -46,6 +46,9 @@ pub struct ProxyServerConfig {
     /// Connect timeout towards storage nodes, in milliseconds.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// Seconds between checks of the ring files for changes (0: never).
+    #[serde(default = "default_ring_check_secs")]
+    pub ring_check_secs: u64,
     /// memcached servers (`host:port`) holding tokens and account and
     /// container info, shared with other proxies; empty keeps them in
     /// this process's memory.
@@ -64,6 +67,9 @@ pub struct ProxyServerConfig {
 
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_ring_check_secs() -> u64 {
+    15
 }
 
 impl ProxyServerConfig {

@@ -58,6 +58,9 @@ pub struct StorageServerConfig {
     /// Timeout of one request to another node, in seconds.
     #[serde(default = "default_node_timeout")]
     pub node_timeout_secs: u64,
+    /// Replicators, auditors and ring reloading (`[daemons]`).
+    #[serde(default)]
+    pub daemons: crate::daemons::DaemonSettings,
 }
 
 fn default_bind() -> SocketAddr {
@@ -140,6 +143,16 @@ impl StorageServerConfig {
         }
     }
 
+    /// `ip:port` under which this node appears in the rings: the
+    /// configured `daemons.ring_hosts`, else the bind address.
+    pub fn ring_hosts(&self) -> Vec<String> {
+        if self.daemons.ring_hosts.is_empty() {
+            vec![self.bind.to_string()]
+        } else {
+            self.daemons.ring_hosts.clone()
+        }
+    }
+
     /// Connect timeout towards other nodes.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
@@ -170,6 +183,9 @@ mod tests {
         assert_eq!(cfg.bind, "127.0.0.1:6200".parse().unwrap());
         assert!(cfg.mount_check && cfg.fsync);
         assert_eq!(cfg.updater_interval_secs, 30);
+        assert!(cfg.daemons.enabled);
+        assert_eq!(cfg.daemons.container_replicator_secs, 30);
+        assert_eq!(cfg.ring_hosts(), vec!["127.0.0.1:6200".to_string()]);
         let node = cfg.node_config();
         assert_eq!(node.devices, PathBuf::from("/srv/node1"));
         assert_eq!(node.hash, swift_core::hash::HashConfig::new("", "s3cret"));

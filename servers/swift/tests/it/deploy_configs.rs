@@ -30,4 +30,6 @@ fn storage_example_is_valid() {
     cfg.validate().unwrap();
     assert_eq!(cfg.bind.port(), 6201);
     assert!(cfg.fsync && cfg.mount_check);
+    assert!(cfg.daemons.enabled);
+    assert_eq!(cfg.ring_hosts(), vec!["127.0.0.1:6201".to_string()]);
 }

@@ -140,11 +140,18 @@ impl ContainerServer {
     /// those changed since. A container whose report did not reach a
     /// quorum of account servers is retried on the next call.
     pub async fn update_accounts_once(&self) -> Result<usize> {
+        Ok(self.update_accounts_pass(false).await?.0)
+    }
+
+    /// One updater pass: every database when `full` (or on the first
+    /// pass), else those changed since. Returns how many containers were
+    /// reported and how many failed (kept for the next pass).
+    pub(crate) async fn update_accounts_pass(&self, full: bool) -> Result<(usize, usize)> {
         let mut paths: Vec<PathBuf> = match self.dirty.lock() {
             Ok(mut d) => d.drain().collect(),
             Err(_) => Vec::new(),
         };
-        if !self.walked.swap(true, Ordering::SeqCst) {
+        if !self.walked.swap(true, Ordering::SeqCst) || full {
             let devices = self.config.devices.clone();
             paths.extend(blocking(move || Ok(walk_dbs(&devices))).await?);
             paths.sort();
@@ -158,13 +165,14 @@ impl ContainerServer {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let mut reported = 0;
+        let (mut reported, mut failed) = (0, 0);
         for (path, r) in results {
             match r {
                 Ok(true) => reported += 1,
                 Ok(false) => {}
                 Err(Error::NotFound { .. }) => {}
                 Err(e) => {
+                    failed += 1;
                     tracing::debug!(error = %e, path = %path.display(), "container update failed");
                     if let Ok(mut d) = self.dirty.lock() {
                         d.insert(path);
@@ -172,7 +180,7 @@ impl ContainerServer {
                 }
             }
         }
-        Ok(reported)
+        Ok((reported, failed))
     }
 
     async fn report_one(&self, path: &Path) -> Result<bool> {

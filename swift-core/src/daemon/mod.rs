@@ -15,6 +15,19 @@ use serde::Serialize;
 
 use crate::error::Result;
 
+mod db_auditor;
+mod db_replicator;
+mod recon;
+mod runner;
+mod updaters;
+mod walk;
+
+pub use db_auditor::DbAuditor;
+pub use db_replicator::{DbReplicator, DbReplicatorConfig};
+pub use recon::{daemon_json, device_counts, recon_json, DeviceCounts, ReconEntry, ReconStore};
+pub use runner::DaemonRunner;
+pub use updaters::{ContainerUpdater, ObjectUpdater};
+
 /// One background daemon of a storage node.
 #[async_trait]
 pub trait Daemon: Send + Sync + fmt::Debug + 'static {
