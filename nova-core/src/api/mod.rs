@@ -30,8 +30,8 @@ mod context;
 mod flavors_keys;
 mod hosts;
 mod network;
-mod servers;
-mod volumes;
+pub(crate) mod servers;
+pub(crate) mod volumes;
 
 pub use context::RequestContext;
 
