@@ -204,6 +204,11 @@ impl NovaDb for PostgresNovaDb {
         in_tx!(self, tx => net::fixed_ips_of(&tx, &i))
     }
 
+    async fn fixed_ips_in(&self, network: &NetworkId) -> Result<Vec<FixedIp>> {
+        let n = *network;
+        in_tx!(self, tx => net::fixed_ips_in(&tx, &n))
+    }
+
     async fn create_floating_ips(&self, pool: &str, range: Ipv4Cidr) -> Result<u64> {
         let p = pool.to_owned();
         in_tx!(self, tx => net::create_floating_ips(&tx, &p, range))
@@ -237,6 +242,10 @@ impl NovaDb for PostgresNovaDb {
     async fn release_floating_ip(&self, id: &FloatingIpId) -> Result<()> {
         let id = *id;
         in_tx!(self, tx => net::release_floating_ip(&tx, &id))
+    }
+
+    async fn floating_pools(&self) -> Result<Vec<String>> {
+        in_tx!(self, tx => net::floating_pools(&tx))
     }
 
     async fn list_floating_ips(&self, project: Option<&ProjectId>) -> Result<Vec<FloatingIp>> {

@@ -296,6 +296,11 @@ impl NovaDb for SqliteNovaDb {
         self.tx(move |tx| net::fixed_ips_of(tx, &i)).await
     }
 
+    async fn fixed_ips_in(&self, network: &NetworkId) -> Result<Vec<FixedIp>> {
+        let n = *network;
+        self.tx(move |tx| net::fixed_ips_in(tx, &n)).await
+    }
+
     async fn create_floating_ips(&self, pool: &str, range: Ipv4Cidr) -> Result<u64> {
         let p = pool.to_owned();
         self.tx(move |tx| net::create_floating_ips(tx, &p, range))
@@ -333,6 +338,10 @@ impl NovaDb for SqliteNovaDb {
     async fn release_floating_ip(&self, id: &FloatingIpId) -> Result<()> {
         let id = *id;
         self.tx(move |tx| net::release_floating_ip(tx, &id)).await
+    }
+
+    async fn floating_pools(&self) -> Result<Vec<String>> {
+        self.tx(net::floating_pools).await
     }
 
     async fn list_floating_ips(&self, project: Option<&ProjectId>) -> Result<Vec<FloatingIp>> {
