@@ -1,0 +1,5 @@
+//! Per-host cache of Glance images.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct ImageCache;
