@@ -23,7 +23,7 @@ cd "$OUT/debs"
 KPKG="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')"
 [ -n "$KPKG" ] || { echo "test-guest.sh: no linux-image-amd64 in apt (run apt-get update)" >&2; exit 1; }
 KVER="${KPKG#linux-image-}"
-STAMP="$OUT/.built-$KVER-v1"
+STAMP="$OUT/.built-$KVER-v2"
 if [ -f "$STAMP" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initramfs.gz" ]; then
     echo "$OUT"
     exit 0
@@ -79,6 +79,9 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
   [ -f /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko 2>/dev/null
 done
 acpid -c /etc/acpi -l /dev/null
+# READY promises that ACPI power-down works: give acpid time to open the
+# power button's input device.
+sleep 1
 echo "FERROSTACK-GUEST-READY"
 if [ -e /sys/class/net/eth0 ]; then
   ip link set lo up; ip link set eth0 up
