@@ -366,3 +366,67 @@ async fn live_migration_shared_block_and_failure() {
     a.destroy(&id).await.unwrap();
     assert_gone(&a, &id, None).await;
 }
+
+// Tests below need no guest (and no QEMU process).
+
+#[tokio::test]
+async fn console_log_is_capped_and_tail_kept() {
+    let tmp = TempDir::new().unwrap();
+    let mut cfg = config("cap1", &tmp.path().join("i"));
+    cfg.console_max_bytes = 4096;
+    let d = QemuDriver::new(cfg).await.unwrap();
+    let id = InstanceId::new_v4();
+    let paths = d.paths(&id);
+    std::fs::create_dir_all(&paths.host_dir).unwrap();
+    let log: String = (0..1000).map(|i| format!("line {i}\r\n")).collect();
+    std::fs::write(paths.console(), &log).unwrap();
+    let out = d.read_console(&paths).await;
+    assert!(out.len() <= 2048, "{}", out.len());
+    assert!(out.ends_with("line 999\n"), "{out:?}");
+    assert!(std::fs::metadata(paths.console()).unwrap().len() <= 2048);
+}
+
+#[tokio::test]
+async fn stopped_instances_are_adopted_and_destroyed() {
+    let tmp = TempDir::new().unwrap();
+    let cfg = config("adopt1", &tmp.path().join("i"));
+    let d = QemuDriver::new(cfg.clone()).await.unwrap();
+    let req = SpawnRequest::new(
+        InstanceId::new_v4(),
+        "stopped",
+        Resources {
+            vcpus: 1,
+            memory_mb: 64,
+            disk_gb: 1,
+        },
+    );
+    let id = req.instance_id;
+    let paths = d.paths(&id);
+    std::fs::create_dir_all(&paths.host_dir).unwrap();
+    let rec = super::Record {
+        req: req.clone(),
+        volumes: Vec::new(),
+    };
+    std::fs::write(paths.record(), serde_json::to_vec(&rec).unwrap()).unwrap();
+    std::fs::write(paths.disk(), b"disk").unwrap();
+    // A stale pid file of a process that is not this instance's QEMU.
+    std::fs::write(paths.pid(), std::process::id().to_string()).unwrap();
+    // Another host's directory and junk are not adopted.
+    std::fs::create_dir_all(tmp.path().join("i").join("not-a-uuid")).unwrap();
+    drop(d);
+
+    let d = QemuDriver::new(cfg).await.unwrap();
+    assert_eq!(d.list_instances().await.unwrap(), vec![id]);
+    let info = d.instance_info(&id).await.unwrap();
+    assert_eq!(info.power_state, PowerState::Shutdown);
+    assert_eq!(info.resources, req.resources);
+    let host = d.host_resources().await.unwrap();
+    assert_eq!(host.hypervisor_type, "QEMU");
+    assert_eq!(host.used, req.resources);
+    assert!(host.total.vcpus >= 1 && host.total.memory_mb > 0);
+    let e = d.reboot(&id, RebootType::Soft).await.unwrap_err();
+    assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    d.destroy(&id).await.unwrap();
+    assert!(!paths.root.exists());
+    assert!(d.list_instances().await.unwrap().is_empty());
+}
