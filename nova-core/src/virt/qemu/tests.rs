@@ -19,7 +19,47 @@ use crate::model::{InstanceId, PowerState, Resources, VolumeId};
 use crate::virt::conformance::{self, Fixture};
 use crate::virt::{HypervisorDriver, MigrationSide, RebootType, SpawnRequest, VolumeConnection};
 
-static GUESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// One guest test at a time on this machine, across test processes too
+/// (nextest runs each test in its own process): a lock directory holding
+/// the owner's pid; a dead owner's lock is taken over.
+struct GuestLock(PathBuf);
+
+impl GuestLock {
+    async fn acquire() -> Self {
+        let dir = std::env::temp_dir().join("ferrostack-qemu-guest-tests.lock");
+        loop {
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    std::fs::write(dir.join("pid"), std::process::id().to_string()).unwrap();
+                    return Self(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(dir.join("pid")).ok();
+                    let young = std::fs::metadata(&dir)
+                        .and_then(|m| m.modified())
+                        .map(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(5))
+                        .unwrap_or(true);
+                    let dead = match owner {
+                        Some(pid) => !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+                        None => !young,
+                    };
+                    if dead {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        continue;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("lock {}: {e}", dir.display()),
+            }
+        }
+    }
+}
+
+impl Drop for GuestLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 const READY: &str = "FERROSTACK-GUEST-READY";
 const BOOTED: &str = "FERROSTACK-GUEST-BOOTED";
@@ -181,7 +221,7 @@ async fn assert_gone(d: &QemuDriver, id: &InstanceId, pid: Option<u32>) {
 #[tokio::test]
 async fn qemu_driver_passes_conformance() {
     let Some(guest) = guest_dir() else { return };
-    let _g = GUESTS.lock().await;
+    let _g = GuestLock::acquire().await;
     let tmp = TempDir::new().unwrap();
     let _reaper = Reaper(tmp.path().to_owned());
     let d = QemuDriver::new(config("conf1", &tmp.path().join("i")))
@@ -201,7 +241,7 @@ async fn qemu_driver_passes_conformance() {
 #[tokio::test]
 async fn guest_lifecycle_hotplug_and_readoption() {
     let Some(guest) = guest_dir() else { return };
-    let _g = GUESTS.lock().await;
+    let _g = GuestLock::acquire().await;
     let tmp = TempDir::new().unwrap();
     let _reaper = Reaper(tmp.path().to_owned());
     let mut cfg = config("life1", &tmp.path().join("i"));
@@ -309,7 +349,7 @@ async fn migrate_running_guest(
 #[tokio::test]
 async fn live_migration_shared_block_and_failure() {
     let Some(guest) = guest_dir() else { return };
-    let _g = GUESTS.lock().await;
+    let _g = GuestLock::acquire().await;
     let tmp = TempDir::new().unwrap();
     let _reaper = Reaper(tmp.path().to_owned());
     // Shared storage: both hosts use one instances directory.
