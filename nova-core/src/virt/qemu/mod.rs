@@ -11,6 +11,14 @@
 //!
 //! Every external command goes through one runner that logs it (tracing)
 //! and fails with the command's stderr.
+//!
+//! Boot: from a qcow2 overlay on `SpawnRequest::image_path` (qcow2 or raw;
+//! see [`crate::virt::ImageCache`]), with direct kernel boot when the
+//! request has a `kernel_path`. Interfaces are tap devices QEMU creates
+//! (`ifname=`, no vhost) and the driver plugs into `Vif::bridge`; bridges,
+//! DHCP and NAT are the network manager's. `key_data` is not injected yet
+//! (no config drive). Soft reboot and power off ask the guest over ACPI and
+//! fall back to stopping it after `shutdown_timeout_secs`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
