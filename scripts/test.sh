@@ -139,6 +139,27 @@ source "$ROOT/scripts/rabbitmq.sh"
 start_test_rabbitmq
 # --- end RabbitMQ ------------------------------------------------------------
 
+# --- QEMU and the test guest (nova-core QemuDriver, issue 7) -----------------
+# qemu-system-x86 from bookworm-backports (scripts/qemu.sh) and the busybox
+# test guest built from Debian's kernel and busybox-static packages
+# (scripts/test-guest.sh, cached in $FERROSTACK_CACHE/guest); exports
+# FERROSTACK_GUEST_DIR. With FERROSTACK_REQUIRE_SERVICES=1 the QemuDriver
+# tests fail instead of skipping when the guest is missing.
+phase "qemu and the test guest"
+# shellcheck source=scripts/qemu.sh
+source "$ROOT/scripts/qemu.sh"
+ensure_qemu
+command -v cpio >/dev/null 2>&1 || apt_install cpio
+if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+    log "apt-get update (package lists for the guest kernel)"
+    $([ "$(id -u)" = 0 ] || echo sudo) apt-get update -q >/dev/null
+fi
+FERROSTACK_GUEST_DIR="$("$ROOT/scripts/test-guest.sh" "$FERROSTACK_CACHE/guest")"
+export FERROSTACK_GUEST_DIR
+export FERROSTACK_REQUIRE_SERVICES=1
+log "test guest in $FERROSTACK_GUEST_DIR; $(qemu-system-x86_64 --version | head -n1)"
+# --- end QEMU and the test guest ---------------------------------------------
+
 phase "unit, property and handler tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee "$LOG_DIR/nextest.log"

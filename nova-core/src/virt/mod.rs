@@ -22,8 +22,12 @@ use crate::model::{HostName, InstanceId, PowerState, Resources, VolumeId};
 #[cfg(any(test, feature = "testkit"))]
 pub mod conformance;
 pub mod fake;
+pub mod image_cache;
+pub mod qemu;
 
 pub use fake::{DriverOp, FakeDriver};
+pub use image_cache::ImageCache;
+pub use qemu::{Accel, QemuConfig, QemuDriver};
 
 /// A guest network interface to plug.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +42,9 @@ pub struct Vif {
     pub network: String,
 }
 
-/// A disk to hand to the guest: a local file or block device.
+/// A disk to hand to the guest: a local file or block device, or an iSCSI
+/// LUN reached by QEMU's own initiator when `path` is an
+/// `iscsi://HOST:PORT/IQN/LUN` URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeConnection {
     /// The volume.
@@ -67,6 +73,16 @@ pub struct SpawnRequest {
     pub volumes: Vec<(String, VolumeConnection)>,
     /// SSH public key to inject.
     pub key_data: Option<String>,
+    /// Kernel for direct kernel boot (images with `kernel_id`, aki/ami).
+    #[serde(default)]
+    pub kernel_path: Option<PathBuf>,
+    /// Initial ramdisk for direct kernel boot (`ramdisk_id`, ari).
+    #[serde(default)]
+    pub ramdisk_path: Option<PathBuf>,
+    /// Kernel command line for direct kernel boot (default
+    /// `console=ttyS0`).
+    #[serde(default)]
+    pub kernel_cmdline: Option<String>,
 }
 
 impl SpawnRequest {
@@ -80,6 +96,9 @@ impl SpawnRequest {
             vifs: Vec::new(),
             volumes: Vec::new(),
             key_data: None,
+            kernel_path: None,
+            ramdisk_path: None,
+            kernel_cmdline: None,
         }
     }
 }
