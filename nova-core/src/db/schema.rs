@@ -9,7 +9,8 @@
 pub(crate) const COMPONENT: &str = "nova";
 
 /// Each entry moves the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE instances (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL,
@@ -89,4 +90,13 @@ CREATE TABLE quota_usages (
     reserved BIGINT NOT NULL,
     PRIMARY KEY (project_id, resource)
 );
-"#];
+"#,
+    // 2: boot requests (reservation id, launch index, idempotency token).
+    r#"
+ALTER TABLE instances ADD COLUMN reservation_id TEXT;
+ALTER TABLE instances ADD COLUMN client_token TEXT;
+ALTER TABLE instances ADD COLUMN launch_index BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX instances_reservation ON instances (reservation_id);
+CREATE UNIQUE INDEX instances_client_token ON instances (project_id, client_token, launch_index);
+"#,
+];
