@@ -19,6 +19,8 @@ mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 
 use std::str::FromStr;
 
