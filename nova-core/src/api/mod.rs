@@ -26,12 +26,13 @@ use crate::model::{
 use crate::scheduler::SchedulerHints;
 
 mod actions;
+pub(crate) mod boot;
 mod context;
 mod flavors_keys;
 mod hosts;
 mod network;
-mod servers;
-mod volumes;
+pub(crate) mod servers;
+pub(crate) mod volumes;
 
 pub use context::RequestContext;
 
