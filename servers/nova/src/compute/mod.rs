@@ -21,6 +21,8 @@ mod views;
 mod tests;
 #[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_stack;
 
 use std::str::FromStr;
 
