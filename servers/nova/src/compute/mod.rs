@@ -23,6 +23,8 @@ mod tests;
 mod tests_flows;
 #[cfg(test)]
 mod tests_stack;
+#[cfg(test)]
+mod tests_views;
 
 use std::str::FromStr;
 
