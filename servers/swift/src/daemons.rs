@@ -20,7 +20,10 @@ use swift_core::daemon::{
     DbReplicatorConfig, ObjectUpdater, ReconStore,
 };
 use swift_core::db::DbKind;
-use swift_core::node::{NodeClient, NodeConfig, StorageNode};
+use swift_core::node::{
+    NodeClient, NodeConfig, ObjectAuditor, ObjectAuditorConfig, ObjectReplicator,
+    ObjectReplicatorConfig, StorageNode,
+};
 use swift_core::ring::{RingKind, RingReloader, Rings};
 
 /// `[daemons]` of a storage node (`[swift.daemons]` for `ferrostack up`):
@@ -31,7 +34,7 @@ use swift_core::ring::{RingKind, RingReloader, Rings};
 /// container_replicator_secs = 30
 /// container_auditor_secs = 0     # off
 /// ```
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonSettings {
     /// Master switch: false runs no daemon on an interval (`--once` still
@@ -53,6 +56,18 @@ pub struct DaemonSettings {
     /// How often ring files are checked for changes.
     #[serde(default = "default_15")]
     pub ring_check_secs: u64,
+    /// Object replicator interval.
+    #[serde(default = "default_30")]
+    pub object_replicator_secs: u64,
+    /// Object auditor interval (between passes; each pass is rate-limited).
+    #[serde(default = "default_1800")]
+    pub object_auditor_secs: u64,
+    /// Object auditor read limits.
+    #[serde(default)]
+    pub object_auditor: ObjectAuditorConfig,
+    /// Object replicator limits.
+    #[serde(default)]
+    pub object_replicator: ObjectReplicatorConfig,
     /// Age after which deleted databases and deletion rows are removed.
     #[serde(default = "default_reclaim_age")]
     pub reclaim_age_secs: u64,
@@ -86,6 +101,10 @@ impl Default for DaemonSettings {
             account_replicator_secs: default_30(),
             container_auditor_secs: default_1800(),
             account_auditor_secs: default_1800(),
+            object_replicator_secs: default_30(),
+            object_auditor_secs: default_1800(),
+            object_auditor: ObjectAuditorConfig::default(),
+            object_replicator: ObjectReplicatorConfig::default(),
             ring_check_secs: default_15(),
             reclaim_age_secs: default_reclaim_age(),
             ring_hosts: Vec::new(),
@@ -146,6 +165,39 @@ pub fn storage_daemons(
     ] {
         if let Some(every) = secs(interval) {
             runner.add(Arc::new(DbAuditor::new(kind, devices.clone())), every);
+        }
+    }
+    if let Some(host) = parts.ring_hosts.first() {
+        let backend = parts.node.object_server().backend().clone();
+        if let Some(every) = secs(settings.object_replicator_secs) {
+            let mut cfg = settings.object_replicator.clone();
+            cfg.reclaim_age_secs = settings.reclaim_age_secs;
+            match ObjectReplicator::new(
+                cfg,
+                host.clone(),
+                parts.rings.clone(),
+                backend.clone(),
+                parts.client.clone(),
+            ) {
+                Ok(r) => {
+                    runner.add(Arc::new(r), every);
+                }
+                Err(e) => tracing::error!(error = %e, "object replicator not started"),
+            }
+        }
+        if let Some(every) = secs(settings.object_auditor_secs) {
+            match ObjectAuditor::new(
+                settings.object_auditor.clone(),
+                host.clone(),
+                parts.rings.clone(),
+                parts.config.hash.clone(),
+                backend,
+            ) {
+                Ok(a) => {
+                    runner.add(Arc::new(a), every);
+                }
+                Err(e) => tracing::error!(error = %e, "object auditor not started"),
+            }
         }
     }
     if let Some(every) = on(parts.object_updater) {
