@@ -9,6 +9,7 @@ removed again by `teardown()`; nothing outside the namespaces and the bridge
 this class creates is touched.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -80,6 +81,7 @@ class NetnsCluster:
         self.proxies = {}  # i -> Popen
         self._made_ns = []
         self._made_links = []
+        self._placement = {}  # (ring kind, partition) -> (primaries, handoffs)
 
     # ----------------------------------------------------------- addresses
     def ns(self, i):
@@ -236,17 +238,27 @@ class NetnsCluster:
         return int(ip.rsplit(".", 1)[1]) - 10
 
     def locate(self, kind, account, container=None, obj=None):
-        """(partition, [primary node numbers], [handoff node numbers])."""
-        args = [binary("swift-ring"), "nodes", str(find_ring(self.ring_dir, kind)), account]
-        args += [x for x in (container, obj) if x is not None]
-        args += ["--hash-prefix", self.prefix, "--hash-suffix", self.suffix]
-        r = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-        v = json.loads(r.stdout)
-        return (
-            v["partition"],
-            [self.node_of_ip(d["ip"]) for d in v["primaries"]],
-            [self.node_of_ip(d["ip"]) for d in v["handoffs"]],
-        )
+        """(partition, [primary node numbers], [handoff node numbers]).
+
+        The partition is computed here (Swift's hash_path) and checked once
+        per partition against `swift-ring nodes`, which gives the devices."""
+        path = "/".join(x for x in (account, container, obj) if x is not None)
+        digest = hashlib.md5(f"{self.prefix}/{path}{self.suffix}".encode()).digest()
+        part = int.from_bytes(digest[:4], "big") >> (32 - self.part_power)
+        key = (kind, part)
+        if key not in self._placement:
+            args = [binary("swift-ring"), "nodes", str(find_ring(self.ring_dir, kind)), account]
+            args += [x for x in (container, obj) if x is not None]
+            args += ["--hash-prefix", self.prefix, "--hash-suffix", self.suffix]
+            r = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+            v = json.loads(r.stdout)
+            assert v["partition"] == part, f"partition of {path}: ring says {v['partition']}, computed {part}"
+            self._placement[key] = (
+                [self.node_of_ip(d["ip"]) for d in v["primaries"]],
+                [self.node_of_ip(d["ip"]) for d in v["handoffs"]],
+            )
+        primaries, handoffs = self._placement[key]
+        return part, primaries, handoffs
 
     def node_request(self, i, method, path, headers=None, body=None, timeout=30.0):
         """A request straight to storage node i (over the bridge)."""
