@@ -20,6 +20,7 @@ use crate::node::NodeClient;
 use crate::ring::Rings;
 use crate::stream::SwiftBody;
 
+mod acl;
 pub mod auth;
 #[cfg(any(test, feature = "testkit"))]
 pub mod cache_conformance;
@@ -43,7 +44,7 @@ pub use auth::{
     Cache, Clock, Identity, KeystoneAuthConfig, KeystoneIdentity, KeystoneValidator, MemoryCache,
     SystemClock,
 };
-pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
+pub use config::{ProxyConfig, ServicePrefix, TempAuthConfig, TempAuthUser};
 #[cfg(feature = "memcached")]
 pub use memcached::{MemcachedCache, MemcachedConfig};
 pub use s3api::{S3Credential, S3Credentials, S3Secret, StaticS3Credentials};
@@ -85,6 +86,10 @@ pub(crate) struct Ctx {
     /// The client's body; in a mutex so `&Ctx` is `Send` across awaits.
     pub(crate) body: std::sync::Mutex<Option<SwiftBody>>,
     pub(crate) identity: Option<Identity>,
+    /// Whether the request acts as the account's owner (tempauth `.admin`,
+    /// reseller admin, or account ACL `admin`): only owners see and set
+    /// ACLs and other privileged headers.
+    pub(crate) owner: bool,
 }
 
 impl Ctx {
@@ -207,6 +212,18 @@ impl Proxy {
         }
         resp
     }
+}
+
+/// The 401/403 of a denied request; a 401 names the realm (the account
+/// segment of the path as sent) in `WWW-Authenticate`.
+fn denied(d: auth::tempauth::Denied, raw_path: &str) -> Reply {
+    let reply = Reply::status(d.status());
+    if d.status() != 401 {
+        return reply;
+    }
+    let realm = raw_path.split('/').nth(2).filter(|s| !s.is_empty());
+    let realm = realm.unwrap_or("unknown").replace('"', "%22");
+    reply.with("www-authenticate", format!("Swift realm=\"{realm}\""))
 }
 
 /// Drops client-sent `X-{Account,Container,Object}-Sysmeta-*` headers:
@@ -334,10 +351,24 @@ impl Inner {
             object: object.map(str::to_string),
             body: std::sync::Mutex::new(Some(body)),
             identity,
+            owner: false,
         };
-        if let Err(d) = self.authorize(&ctx, &ctx.account, ctx.container.as_deref()) {
-            return Reply::status(d.status());
+        if let Some(acl) = ctx.headers.get(acl::ACCOUNT_ACL_HEADER) {
+            if let Err(e) = acl::clean_account_acl(acl) {
+                return Reply::typed(
+                    400,
+                    "text/plain; charset=UTF-8",
+                    format!("X-Account-Access-Control invalid: {e}\n\nInput: {acl}\n"),
+                );
+            }
         }
+        ctx.owner = match self.authorize(&ctx, &ctx.account, ctx.container.as_deref()) {
+            Ok(()) => true,
+            Err(d) => match self.acl_allows(&ctx).await {
+                Some(owner) => owner,
+                None => return denied(d, raw_path),
+            },
+        };
         let c = &self.config.constraints;
         if ctx.account.len() > c.max_account_name_length {
             return Reply::body(
@@ -349,11 +380,14 @@ impl Inner {
                 ),
             );
         }
-        match (ctx.container.is_some(), ctx.object.is_some()) {
+        acl::privileged_request_headers(&mut ctx);
+        let mut reply = match (ctx.container.is_some(), ctx.object.is_some()) {
             (true, true) => self.object_request(&mut ctx).await,
             (true, false) => self.container_request(&mut ctx).await,
             _ => self.account_request(&mut ctx).await,
-        }
+        };
+        acl::privileged_reply_headers(&ctx, &mut reply.headers);
+        reply
     }
 
     /// The identity behind the request's token: tempauth's, else Keystone's
