@@ -24,6 +24,7 @@ mod acl;
 pub mod auth;
 #[cfg(any(test, feature = "testkit"))]
 pub mod cache_conformance;
+mod conditional;
 mod config;
 mod controller;
 mod copy;
@@ -312,6 +313,11 @@ impl Inner {
         let seg = |i: usize| segs.get(i).copied().filter(|s| !s.is_empty());
         let (account, container, object) = (seg(1), seg(2), seg(3));
         let Some(account) = account else {
+            // `/v1//c/o` or `/v1///o`: an empty account before a later
+            // segment names nothing (404); `/v1` alone is a bad URL.
+            if segs.iter().skip(2).any(|s| !s.is_empty()) {
+                return Reply::status(404);
+            }
             return Reply::body(412, "Bad URL");
         };
         if version != "v1" && version != "v1.0" {
@@ -321,7 +327,7 @@ impl Inner {
             (Some(_), Some(_)) => OBJECT_METHODS,
             (Some(_), None) => CONTAINER_METHODS,
             (None, None) => ACCOUNT_METHODS,
-            (None, Some(_)) => return Reply::body(412, "Bad URL"),
+            (None, Some(_)) => return Reply::status(404),
         };
         let method = parts.method.clone();
         if !allowed.split(", ").any(|m| m == method.as_str()) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use super::super::conditional;
 use super::super::fanout::{best_response, client_headers, quorum_size};
 use super::super::response::Reply;
 use super::super::{Ctx, Inner, OBJECT_METHODS};
@@ -31,7 +32,8 @@ impl Inner {
         match ctx.method.as_str() {
             "GET" | "HEAD" => {
                 let (account, container, object) = ctx_path(ctx);
-                let headers = self.backend_headers(ctx, false);
+                let mut headers = self.backend_headers(ctx, false);
+                let conds = conditional::take_conditions(&mut headers);
                 let resp = self
                     .object_get(
                         &ctx.method,
@@ -42,6 +44,15 @@ impl Inner {
                         headers,
                     )
                     .await;
+                if (200..300).contains(&resp.status) {
+                    if let Some(status) = conditional::failed_status(&conds, &resp.headers) {
+                        return Reply {
+                            status,
+                            headers: conditional::failed_headers(&client_headers(&resp.headers)),
+                            body: crate::stream::empty(),
+                        };
+                    }
+                }
                 self.object_reply(resp)
             }
             "PUT" if ctx.headers.contains("x-copy-from") => self.put_copy(ctx).await,

@@ -74,6 +74,12 @@ async fn bad_paths() {
     assert_eq!(h.req("GET", "/v2/AUTH_test", &t, b"").await.status, 400);
     assert_eq!(h.req("GET", "/v1", &t, b"").await.status, 412);
     assert_eq!(h.req("GET", "/", &t, b"").await.status, 404);
+    // Empty account or container segments before an object: 404.
+    for p in ["/v1//c/o", "/v1/AUTH_test//o", "/v1///o"] {
+        let r = h.req("GET", p, &t, b"").await;
+        assert_eq!(r.status, 404, "{p}");
+        assert!(r.header("x-trans-id").unwrap().starts_with("tx"));
+    }
     let r = h.req("PATCH", "/v1/AUTH_test/c/o", &t, b"").await;
     assert_eq!(r.status, 405);
     assert!(r.header("allow").unwrap().contains("COPY"));
