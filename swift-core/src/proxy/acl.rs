@@ -196,27 +196,37 @@ impl Inner {
     /// no: `Some(true)` as an owner (account ACL `admin`), `Some(false)` as
     /// a plain user, `None` denied.
     pub(crate) async fn acl_allows(&self, ctx: &Ctx) -> Option<bool> {
-        if !self.auth.serves(&ctx.account) {
+        let target = AclTarget {
+            method: &ctx.method,
+            account: &ctx.account,
+            container: ctx.container.as_deref(),
+            object: ctx.object.is_some(),
+        };
+        self.acl_allows_for(ctx, target).await
+    }
+
+    /// [`Inner::acl_allows`] for another request of the same client (the
+    /// source or destination of a copy).
+    pub(crate) async fn acl_allows_for(&self, ctx: &Ctx, t: AclTarget<'_>) -> Option<bool> {
+        if !self.auth.serves(t.account) {
             return None;
         }
         let groups: &[String] = ctx.identity.as_ref().map_or(&[], |id| &id.groups);
-        let read = matches!(ctx.method.as_str(), "GET" | "HEAD");
-        if let Some(container) = ctx.container.as_deref() {
+        let read = matches!(t.method.as_str(), "GET" | "HEAD");
+        if let Some(container) = t.container {
             let acl_header = if read {
                 Some("x-container-read")
-            } else if ctx.object.is_some() {
+            } else if t.object {
                 Some("x-container-write")
             } else {
                 None
             };
             if let Some(name) = acl_header {
-                let info = self.info_headers(ctx, &ctx.account, Some(container)).await;
+                let info = self.info_headers(ctx, t.account, Some(container)).await;
                 let acl =
                     ContainerAcl::parse(info.as_ref().and_then(|h| h.get(name)).unwrap_or(""));
                 let referer = ctx.headers.get("referer");
-                if acl.referrer_allowed(referer)
-                    && (ctx.object.is_some() || acl.has_group(".rlistings"))
-                {
+                if acl.referrer_allowed(referer) && (t.object || acl.has_group(".rlistings")) {
                     return Some(false);
                 }
                 if groups.iter().any(|g| acl.has_group(g)) {
@@ -227,14 +237,24 @@ impl Inner {
         if groups.is_empty() {
             return None;
         }
-        let info = self.info_headers(ctx, &ctx.account, None).await?;
+        let info = self.info_headers(ctx, t.account, None).await?;
         match account_access(info.get(ACCOUNT_ACL_SYSMETA)?, groups)? {
             AccountAccess::Admin => Some(true),
-            AccountAccess::ReadWrite if ctx.container.is_some() || read => Some(false),
+            AccountAccess::ReadWrite if t.container.is_some() || read => Some(false),
             AccountAccess::ReadOnly if read => Some(false),
             _ => None,
         }
     }
+}
+
+/// The request an ACL is checked for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AclTarget<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) account: &'a str,
+    pub(crate) container: Option<&'a str>,
+    /// Whether the request names an object.
+    pub(crate) object: bool,
 }
 
 #[cfg(test)]

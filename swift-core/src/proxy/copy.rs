@@ -143,7 +143,15 @@ impl Inner {
                 .auth
                 .authorize(id, method, &loc.account, Some(&loc.container))
             {
-                return Reply::status(d.status());
+                let target = super::acl::AclTarget {
+                    method,
+                    account: &loc.account,
+                    container: Some(&loc.container),
+                    object: true,
+                };
+                if self.acl_allows_for(ctx, target).await.is_none() {
+                    return Reply::status(d.status());
+                }
             }
         }
         let mut src_headers = Headers::new().with("x-trans-id", ctx.trans_id.clone());

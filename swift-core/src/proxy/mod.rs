@@ -30,6 +30,7 @@ mod controller;
 mod copy;
 mod fanout;
 mod info;
+mod listing_xml;
 #[cfg(feature = "memcached")]
 pub mod memcached;
 mod mime;

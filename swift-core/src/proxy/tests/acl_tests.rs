@@ -185,3 +185,40 @@ async fn account_acls_grant_levels_and_are_owner_only() {
     );
     assert_eq!(h.req("POST", "/v1/AUTH_test", &rw, b"").await.status, 403);
 }
+
+#[tokio::test]
+async fn cross_account_copy_uses_the_destination_write_acl() {
+    let h = Harness::new();
+    let tok = h.setup().await;
+    let t = [("x-auth-token", tok.as_str())];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/o", &t, b"data").await.status,
+        201
+    );
+    let tok2 = h.token("test2:tester2", "testing2").await;
+    let t2 = [("x-auth-token", tok2.as_str())];
+    assert_eq!(h.req("PUT", "/v1/AUTH_test2/d", &t2, b"").await.status, 201);
+    let copy = [
+        ("x-auth-token", tok.as_str()),
+        ("destination", "d/o2"),
+        ("destination-account", "AUTH_test2"),
+    ];
+    assert_eq!(
+        h.req("COPY", "/v1/AUTH_test/c/o", &copy, b"").await.status,
+        403
+    );
+    let acl = [
+        ("x-auth-token", tok2.as_str()),
+        ("x-container-write", "test:tester"),
+    ];
+    assert_eq!(
+        h.req("POST", "/v1/AUTH_test2/d", &acl, b"").await.status,
+        204
+    );
+    assert_eq!(
+        h.req("COPY", "/v1/AUTH_test/c/o", &copy, b"").await.status,
+        201
+    );
+    let r = h.req("GET", "/v1/AUTH_test2/d/o2", &t2, b"").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "data"));
+}
