@@ -156,6 +156,10 @@ impl Inner {
         }
         let mut src_headers = Headers::new().with("x-trans-id", ctx.trans_id.clone());
         src_headers.set("x-newest", "true");
+        // A copy with Range copies only that part of the source.
+        if let Some(range) = ctx.headers.get("range") {
+            src_headers.set("range", range);
+        }
         let source = self
             .object_get(
                 &get,
@@ -187,6 +191,7 @@ impl Inner {
             "destination-account",
             "content-length",
             "etag",
+            "range",
         ] {
             headers.remove(h);
         }
@@ -206,7 +211,7 @@ impl Inner {
                 }
             }
         }
-        if let Some(etag) = source.headers.get("etag") {
+        if let Some(etag) = source.headers.get("etag").filter(|_| source.status != 206) {
             headers.set("etag", etag.trim_matches('"'));
         }
         if let Err(e) = c.check_metadata(&headers, crate::names::MetaKind::Object) {

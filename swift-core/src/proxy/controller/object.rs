@@ -177,6 +177,9 @@ pub(crate) fn ctx_path(ctx: &Ctx) -> (String, String, String) {
     )
 }
 
+/// The latest `X-Delete-At` (Swift's 10-digit timestamps).
+const MAX_DELETE_AT: i64 = 9_999_999_999;
+
 /// Turns `X-Delete-After` into `X-Delete-At` and checks `X-Delete-At`, as
 /// Swift's proxy does; `Err` is the 400 reply.
 pub(crate) fn apply_delete_at(headers: &mut Headers) -> Result<(), Reply> {
@@ -193,10 +196,16 @@ pub(crate) fn apply_delete_at(headers: &mut Headers) -> Result<(), Reply> {
         headers.set("x-delete-at", at.to_string());
     }
     if let Some(at) = headers.get("x-delete-at") {
-        let at: i64 = at
-            .trim()
-            .parse()
-            .map_err(|_| Reply::typed(400, "text/plain", "Non-integer X-Delete-At"))?;
+        let at = at.trim();
+        // Swift clamps far-future times (any number of digits) to the
+        // largest 10-digit timestamp.
+        let at: i64 = if !at.is_empty() && at.len() > 10 && at.bytes().all(|b| b.is_ascii_digit()) {
+            MAX_DELETE_AT
+        } else {
+            at.parse::<i64>()
+                .map_err(|_| Reply::typed(400, "text/plain", "Non-integer X-Delete-At"))?
+                .min(MAX_DELETE_AT)
+        };
         if (at as f64) < now {
             return Err(Reply::typed(400, "text/plain", "X-Delete-At in past"));
         }

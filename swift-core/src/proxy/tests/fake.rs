@@ -216,6 +216,16 @@ impl State {
                     r.headers.set("last-modified", o.ts.http_date());
                     if req.method == NodeMethod::Get {
                         r.body = stream::once(o.data.clone());
+                        // One `bytes=a-b` range, enough for ranged copies.
+                        let range = req.headers.get("range").and_then(|v| {
+                            let (a, b) = v.strip_prefix("bytes=")?.split_once('-')?;
+                            Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+                        });
+                        if let Some((a, b)) = range.filter(|(a, b)| a <= b && *b < o.data.len()) {
+                            r.status = 206;
+                            r.headers.set("content-length", (b + 1 - a).to_string());
+                            r.body = stream::once(o.data.slice(a..=b));
+                        }
                     }
                     r
                 }
