@@ -26,6 +26,17 @@ pub(crate) fn take_conditions(backend: &mut Headers) -> Headers {
     out
 }
 
+/// A `Range` header without the whitespace Swift tolerates and with the
+/// unit in lower case (`BYTES = 0 - 999` is `bytes=0-999`); `None` when it
+/// is not a byte range (left to the object server, which ignores it).
+pub(crate) fn normalize_range(v: &str) -> Option<String> {
+    let compact: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    let (unit, ranges) = compact.split_once('=')?;
+    unit.eq_ignore_ascii_case("bytes")
+        .then(|| format!("bytes={ranges}"))
+        .filter(|n| *n != v)
+}
+
 /// Whether `etag` is in a comma-separated list of (quoted or bare) tags;
 /// `*` matches any.
 fn etag_listed(list: &str, etag: &str) -> bool {
@@ -150,6 +161,20 @@ mod tests {
             failed_status(&conds("if-modified-since", "garbage"), &resp()),
             None
         );
+    }
+
+    #[test]
+    fn ranges_lose_their_whitespace() {
+        for r in [
+            "BYTES=0-999",
+            "bytes = 0-999",
+            "BYTES = 0 - 999",
+            "bytes=0-999 ",
+        ] {
+            assert_eq!(normalize_range(r).as_deref(), Some("bytes=0-999"), "{r}");
+        }
+        assert_eq!(normalize_range("bytes=0-999"), None);
+        assert_eq!(normalize_range("lines=0-9"), None);
     }
 
     #[test]

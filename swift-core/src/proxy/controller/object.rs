@@ -34,6 +34,9 @@ impl Inner {
                 let (account, container, object) = ctx_path(ctx);
                 let mut headers = self.backend_headers(ctx, false);
                 let conds = conditional::take_conditions(&mut headers);
+                if let Some(range) = headers.get("range").and_then(conditional::normalize_range) {
+                    headers.set("range", range);
+                }
                 let resp = self
                     .object_get(
                         &ctx.method,
@@ -41,9 +44,39 @@ impl Inner {
                         &container,
                         &object,
                         &ctx.query,
-                        headers,
+                        headers.clone(),
                     )
                     .await;
+                if resp.status == 416 {
+                    // The object's identity headers come with the 416.
+                    let mut plain = headers.clone();
+                    plain.remove("range");
+                    let head = self
+                        .object_get(
+                            &http::Method::HEAD,
+                            &account,
+                            &container,
+                            &object,
+                            &ctx.query,
+                            plain,
+                        )
+                        .await;
+                    let mut reply = self.object_reply(resp);
+                    for name in [
+                        "etag",
+                        "last-modified",
+                        "accept-ranges",
+                        "x-timestamp",
+                        "content-type",
+                    ] {
+                        if let Some(v) = head.headers.get(name) {
+                            if !reply.headers.contains(name) {
+                                reply.headers.set(name, v);
+                            }
+                        }
+                    }
+                    return reply;
+                }
                 if (200..300).contains(&resp.status) {
                     if let Some(status) = conditional::failed_status(&conds, &resp.headers) {
                         return Reply {

@@ -221,6 +221,12 @@ impl State {
                             let (a, b) = v.strip_prefix("bytes=")?.split_once('-')?;
                             Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
                         });
+                        if range.is_some_and(|(a, _)| a >= o.data.len()) {
+                            let mut r = NodeResponse::status(416);
+                            r.headers
+                                .set("content-range", format!("bytes */{}", o.data.len()));
+                            return r;
+                        }
                         if let Some((a, b)) = range.filter(|(a, b)| a <= b && *b < o.data.len()) {
                             r.status = 206;
                             r.headers.set("content-length", (b + 1 - a).to_string());

@@ -485,3 +485,25 @@ async fn ranged_copy_copies_the_range() {
     assert_eq!((r.status, r.text().as_str()), (200, "ayl"));
     assert_eq!(r.header("etag"), Some(md5_hex(b"ayl").as_str()));
 }
+
+#[tokio::test]
+async fn unsatisfiable_range_keeps_the_object_headers() {
+    let h = Harness::new();
+    let tok = h.setup().await;
+    let t = [("x-auth-token", tok.as_str())];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/o", &t, b"payload")
+            .await
+            .status,
+        201
+    );
+    let hs = [("x-auth-token", tok.as_str()), ("range", "BYTES = 50 - 60")];
+    let r = h.req("GET", "/v1/AUTH_test/c/o", &hs, b"").await;
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */7"));
+    assert_eq!(r.header("etag"), Some(md5_hex(b"payload").as_str()));
+    // Whitespace in a satisfiable range is fine.
+    let hs = [("x-auth-token", tok.as_str()), ("range", "bytes = 1 - 2")];
+    let r = h.req("GET", "/v1/AUTH_test/c/o", &hs, b"").await;
+    assert_eq!((r.status, r.text().as_str()), (206, "ay"));
+}
