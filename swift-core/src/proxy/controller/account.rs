@@ -84,6 +84,8 @@ impl Inner {
             return Reply::body(400, e.to_string());
         }
         let reply = self.account_write(ctx, NodeMethod::Post).await;
+        // Metadata and ACLs changed: later requests must see them.
+        self.forget_info(&ctx.account, None).await;
         if reply.status == 404 && self.config.account_autocreate {
             if !self.autocreate_account(ctx, &ctx.account).await {
                 return Reply::status(503);
