@@ -234,3 +234,21 @@ async fn proxy_is_a_tower_service() {
     let resp = h.proxy.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn containers_have_the_default_storage_policy() {
+    let h = Harness::new();
+    let tok = h.token("test:tester", "testing").await;
+    let hs = [("x-auth-token", tok.as_str()), ("x-storage-policy", "gold")];
+    let r = h.req("PUT", "/v1/AUTH_test/c", &hs, b"").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("gold"), "{}", r.text());
+    let hs = [
+        ("x-auth-token", tok.as_str()),
+        ("x-storage-policy", "policy-0"),
+    ];
+    assert_eq!(h.req("PUT", "/v1/AUTH_test/c", &hs, b"").await.status, 201);
+    let t = [("x-auth-token", tok.as_str())];
+    let r = h.req("HEAD", "/v1/AUTH_test/c", &t, b"").await;
+    assert_eq!(r.header("x-storage-policy"), Some("Policy-0"));
+}
