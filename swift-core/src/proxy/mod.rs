@@ -361,7 +361,15 @@ impl Inner {
             owner: false,
         };
         if let Some(acl) = ctx.headers.get(acl::ACCOUNT_ACL_HEADER) {
-            if let Err(e) = acl::clean_account_acl(acl) {
+            let max = self.config.constraints.max_header_size;
+            let cleaned = acl::clean_account_acl(acl).and_then(|v| {
+                if v.len() > max {
+                    Err(format!("ACL too large; max {max} bytes"))
+                } else {
+                    Ok(v)
+                }
+            });
+            if let Err(e) = cleaned {
                 return Reply::typed(
                     400,
                     "text/plain; charset=UTF-8",

@@ -156,6 +156,16 @@ async fn account_acls_grant_levels_and_are_owner_only() {
     let r = h.req("POST", "/v1/AUTH_test", &bad, b"").await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("bogus"), "{}", r.text());
+    // An ACL larger than a header may be is refused.
+    let names: Vec<String> = (b'a'..=b'h')
+        .map(|c| (c as char).to_string().repeat(1024))
+        .collect();
+    let big = serde_json::json!({ "admin": names }).to_string();
+    let hs = [
+        ("x-auth-token", tok.as_str()),
+        ("x-account-access-control", big.as_str()),
+    ];
+    assert_eq!(h.req("POST", "/v1/AUTH_test", &hs, b"").await.status, 400);
     let acl = r#"{"read-only":["test2:tester2"],"read-write":["test:tester3"]}"#;
     let hs = [
         ("x-auth-token", tok.as_str()),
