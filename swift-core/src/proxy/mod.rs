@@ -457,6 +457,7 @@ impl Inner {
             })
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
+        parse::apply_removals(&mut h);
         h.set("x-trans-id", ctx.trans_id.clone());
         h.set("user-agent", "proxy-server");
         h
