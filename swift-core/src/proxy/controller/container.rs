@@ -82,7 +82,8 @@ impl Inner {
         }
         // The cluster has one storage policy: naming another is an error.
         if let Some(policy) = ctx.headers.get("x-storage-policy") {
-            if !policy.trim().eq_ignore_ascii_case(DEFAULT_POLICY) {
+            let policy_name = policy.trim();
+            if !policy_name.is_empty() && !policy_name.eq_ignore_ascii_case(DEFAULT_POLICY) {
                 return Reply::body(400, format!("Invalid X-Storage-Policy {policy:?}"));
             }
         }

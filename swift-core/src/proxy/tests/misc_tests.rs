@@ -248,6 +248,9 @@ async fn containers_have_the_default_storage_policy() {
         ("x-storage-policy", "policy-0"),
     ];
     assert_eq!(h.req("PUT", "/v1/AUTH_test/c", &hs, b"").await.status, 201);
+    // An empty name means the default.
+    let hs = [("x-auth-token", tok.as_str()), ("x-storage-policy", "")];
+    assert_eq!(h.req("PUT", "/v1/AUTH_test/c2", &hs, b"").await.status, 201);
     let t = [("x-auth-token", tok.as_str())];
     let r = h.req("HEAD", "/v1/AUTH_test/c", &t, b"").await;
     assert_eq!(r.header("x-storage-policy"), Some("Policy-0"));
