@@ -199,7 +199,7 @@ fi
 FUNCTESTS_SUMMARY="(skipped)"
 if [ "${SKIP_PYTHON:-0}" != 1 ] && [ "${SKIP_SWIFT_FUNCTESTS:-0}" != 1 ]; then
     phase "swift functional test suite (swift 2.38.3 test/functional)"
-    if FUNCTESTS_MIN_PASS="${FUNCTESTS_MIN_PASS:-265}" FUNCTESTS_OUT="$LOG_DIR/swift-functests" \
+    if FUNCTESTS_MIN_PASS="${FUNCTESTS_MIN_PASS:-268}" FUNCTESTS_OUT="$LOG_DIR/swift-functests" \
         "$ROOT/scripts/swift-functests.sh"; then
         FUNCTESTS_SUMMARY="$(tail -n 1 "$LOG_DIR/swift-functests/summary.txt")"
     else
