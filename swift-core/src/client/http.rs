@@ -3,7 +3,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Error, Result};
 use crate::headers::Headers;
@@ -13,11 +19,17 @@ use crate::node::{NodeClient, NodeRequest, NodeResponse};
 /// clients each holding a request to every replica.
 const POOL_IDLE_PER_HOST: usize = 128;
 
+/// Most response headers accepted from a storage node: Swift allows 90
+/// metadata items plus system headers, past hyper's default of 100.
+const MAX_RESPONSE_HEADERS: usize = 1024;
+
+type ReqBody = http_body_util::combinators::UnsyncBoxBody<Bytes, Error>;
+
 /// A [`NodeClient`] speaking HTTP/1.1 to storage nodes, with a keep-alive
 /// pool, streaming request and response bodies.
 #[derive(Debug, Clone)]
 pub struct HttpNodeClient {
-    http: reqwest::Client,
+    http: Client<HttpConnector, ReqBody>,
     node_timeout: Duration,
 }
 
@@ -26,30 +38,33 @@ impl HttpNodeClient {
     /// at most `node_timeout` for response headers. Fails with
     /// [`Error::InvalidConfig`] if the HTTP stack cannot be set up.
     pub fn new(connect_timeout: Duration, node_timeout: Duration) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let http = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
             .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .http1_only()
-            .no_proxy()
-            .build()
-            .map_err(|e| Error::config(format!("http client: {e}")))?;
+            .http1_max_headers(MAX_RESPONSE_HEADERS)
+            .build(connector);
         Ok(Self { http, node_timeout })
     }
 }
 
-fn unavailable(host: &str, e: &reqwest::Error) -> Error {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "refused connection"
-    } else {
-        "failed"
-    };
+fn unavailable(host: &str, what: &str) -> Error {
     Error::Unavailable {
         reason: format!("node {host} {what}"),
     }
+}
+
+fn client_error(host: &str, e: &hyper_util::client::legacy::Error) -> Error {
+    unavailable(
+        host,
+        if e.is_connect() {
+            "refused connection"
+        } else {
+            "failed"
+        },
+    )
 }
 
 /// Headers hyper sets itself from the body framing.
@@ -63,26 +78,33 @@ fn skip_header(name: &str) -> bool {
 #[async_trait]
 impl NodeClient for HttpNodeClient {
     async fn send(&self, host: &str, req: NodeRequest) -> Result<NodeResponse> {
-        let url = format!("http://{host}{}", req.uri());
-        let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
+        let uri: http::Uri = format!("http://{host}{}", req.uri())
+            .parse()
+            .map_err(|_| Error::invalid("bad node request uri"))?;
+        let method = http::Method::from_bytes(req.method.as_str().as_bytes())
             .map_err(|_| Error::invalid("bad method"))?;
-        let mut builder = self.http.request(method.clone(), &url);
+        let has_body = matches!(method.as_str(), "PUT" | "POST" | "REPLICATE");
+        let mut builder = http::Request::builder().method(method).uri(uri);
         for (name, value) in req.headers.iter() {
-            if skip_header(name) {
+            if skip_header(name) || (name == "content-length" && !has_body) {
                 continue;
             }
             builder = builder.header(name, value.as_bytes());
         }
-        let has_body = matches!(method.as_str(), "PUT" | "POST" | "REPLICATE");
-        if has_body {
-            builder = builder.body(reqwest::Body::wrap_stream(req.body));
-        }
-        let resp = tokio::time::timeout(self.node_timeout, builder.send())
+        let body: ReqBody = if has_body {
+            StreamBody::new(req.body.map_ok(Frame::data)).boxed_unsync()
+        } else {
+            http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        };
+        let request = builder
+            .body(body)
+            .map_err(|_| Error::invalid("bad node request header"))?;
+        let resp = tokio::time::timeout(self.node_timeout, self.http.request(request))
             .await
-            .map_err(|_| Error::Unavailable {
-                reason: format!("node {host} timed out"),
-            })?
-            .map_err(|e| unavailable(host, &e))?;
+            .map_err(|_| unavailable(host, "timed out"))?
+            .map_err(|e| client_error(host, &e))?;
         let status = resp.status().as_u16();
         let headers: Headers = resp
             .headers()
@@ -96,8 +118,9 @@ impl NodeClient for HttpNodeClient {
             .collect();
         let host_s = host.to_string();
         let body = resp
-            .bytes_stream()
-            .map_err(move |e| unavailable(&host_s, &e))
+            .into_body()
+            .into_data_stream()
+            .map_err(move |_| unavailable(&host_s, "failed"))
             .boxed();
         Ok(NodeResponse {
             status,
@@ -130,6 +153,13 @@ mod tests {
         let parsed = NodeRequest::from_uri(method, req.uri().path(), req.uri().query()).unwrap();
         if parsed.path == "slow" {
             std::future::pending::<()>().await;
+        }
+        if parsed.path == "many" {
+            let mut b = hyper::Response::builder().status(204);
+            for i in 0..150 {
+                b = b.header(format!("x-container-meta-{i}"), "v");
+            }
+            return Ok(b.body(Full::new(Bytes::new())).unwrap());
         }
         let meta = req
             .headers()
@@ -219,5 +249,18 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn accepts_more_than_a_hundred_response_headers() {
+        // 90 metadata items plus system headers: Swift's limits exceed
+        // hyper's default of 100 headers.
+        let addr = server().await;
+        let resp = client(Duration::from_secs(5))
+            .send(&addr, NodeRequest::new(NodeMethod::Head, "sda", 0, "many"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 204);
+        assert_eq!(resp.headers.get("x-container-meta-149"), Some("v"));
     }
 }

@@ -107,6 +107,24 @@ pub struct TempAuthConfig {
     pub token_life_secs: u64,
     /// Prefix of the accounts tempauth serves (`AUTH_`).
     pub reseller_prefix: String,
+    /// More account prefixes served besides `reseller_prefix`, e.g.
+    /// `SERVICE_` requiring group `service`: an account owner reaches
+    /// `SERVICE_<account>` only with a service user's token in
+    /// `X-Service-Token` as well.
+    pub service_prefixes: Vec<ServicePrefix>,
+}
+
+/// One more reseller prefix of tempauth (Swift's
+/// `reseller_prefix = AUTH, SERVICE` with `SERVICE_require_group`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePrefix {
+    /// The account prefix, e.g. `SERVICE_`.
+    pub prefix: String,
+    /// The group that one of the request's tokens must carry for an
+    /// owner to act on such an account; `None`: ownership suffices.
+    #[serde(default)]
+    pub require_group: Option<String>,
 }
 
 impl Default for TempAuthConfig {
@@ -115,6 +133,7 @@ impl Default for TempAuthConfig {
             users: Vec::new(),
             token_life_secs: 86_400,
             reseller_prefix: "AUTH_".into(),
+            service_prefixes: Vec::new(),
         }
     }
 }
@@ -126,6 +145,15 @@ impl TempAuthConfig {
         }
         if self.reseller_prefix.contains('/') {
             return Err(Error::config("tempauth.reseller_prefix cannot contain /"));
+        }
+        for sp in &self.service_prefixes {
+            if sp.prefix.is_empty() || sp.prefix.contains('/') || sp.prefix == self.reseller_prefix
+            {
+                return Err(Error::config(format!(
+                    "tempauth service prefix {:?} must be non-empty, without /, and differ from reseller_prefix",
+                    sp.prefix
+                )));
+            }
         }
         let mut seen = HashSet::new();
         for u in &self.users {

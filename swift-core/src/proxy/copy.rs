@@ -143,11 +143,23 @@ impl Inner {
                 .auth
                 .authorize(id, method, &loc.account, Some(&loc.container))
             {
-                return Reply::status(d.status());
+                let target = super::acl::AclTarget {
+                    method,
+                    account: &loc.account,
+                    container: Some(&loc.container),
+                    object: true,
+                };
+                if self.acl_allows_for(ctx, target).await.is_none() {
+                    return Reply::status(d.status());
+                }
             }
         }
         let mut src_headers = Headers::new().with("x-trans-id", ctx.trans_id.clone());
         src_headers.set("x-newest", "true");
+        // A copy with Range copies only that part of the source.
+        if let Some(range) = ctx.headers.get("range") {
+            src_headers.set("range", range);
+        }
         let source = self
             .object_get(
                 &get,
@@ -179,6 +191,7 @@ impl Inner {
             "destination-account",
             "content-length",
             "etag",
+            "range",
         ] {
             headers.remove(h);
         }
@@ -198,7 +211,7 @@ impl Inner {
                 }
             }
         }
-        if let Some(etag) = source.headers.get("etag") {
+        if let Some(etag) = source.headers.get("etag").filter(|_| source.status != 206) {
             headers.set("etag", etag.trim_matches('"'));
         }
         if let Err(e) = c.check_metadata(&headers, crate::names::MetaKind::Object) {

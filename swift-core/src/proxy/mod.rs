@@ -20,14 +20,17 @@ use crate::node::NodeClient;
 use crate::ring::Rings;
 use crate::stream::SwiftBody;
 
+mod acl;
 pub mod auth;
 #[cfg(any(test, feature = "testkit"))]
 pub mod cache_conformance;
+mod conditional;
 mod config;
 mod controller;
 mod copy;
 mod fanout;
 mod info;
+mod listing_xml;
 #[cfg(feature = "memcached")]
 pub mod memcached;
 mod mime;
@@ -43,7 +46,7 @@ pub use auth::{
     Cache, Clock, Identity, KeystoneAuthConfig, KeystoneIdentity, KeystoneValidator, MemoryCache,
     SystemClock,
 };
-pub use config::{ProxyConfig, TempAuthConfig, TempAuthUser};
+pub use config::{ProxyConfig, ServicePrefix, TempAuthConfig, TempAuthUser};
 #[cfg(feature = "memcached")]
 pub use memcached::{MemcachedCache, MemcachedConfig};
 pub use s3api::{S3Credential, S3Credentials, S3Secret, StaticS3Credentials};
@@ -85,6 +88,10 @@ pub(crate) struct Ctx {
     /// The client's body; in a mutex so `&Ctx` is `Send` across awaits.
     pub(crate) body: std::sync::Mutex<Option<SwiftBody>>,
     pub(crate) identity: Option<Identity>,
+    /// Whether the request acts as the account's owner (tempauth `.admin`,
+    /// reseller admin, or account ACL `admin`): only owners see and set
+    /// ACLs and other privileged headers.
+    pub(crate) owner: bool,
 }
 
 impl Ctx {
@@ -209,6 +216,18 @@ impl Proxy {
     }
 }
 
+/// The 401/403 of a denied request; a 401 names the realm (the account
+/// segment of the path as sent) in `WWW-Authenticate`.
+fn denied(d: auth::tempauth::Denied, raw_path: &str) -> Reply {
+    let reply = Reply::status(d.status());
+    if d.status() != 401 {
+        return reply;
+    }
+    let realm = raw_path.split('/').nth(2).filter(|s| !s.is_empty());
+    let realm = realm.unwrap_or("unknown").replace('"', "%22");
+    reply.with("www-authenticate", format!("Swift realm=\"{realm}\""))
+}
+
 /// Drops client-sent `X-{Account,Container,Object}-Sysmeta-*` headers:
 /// system metadata is written only by the proxy's own middleware (e.g. the
 /// S3 ETag of a multipart upload), never by clients.
@@ -295,6 +314,11 @@ impl Inner {
         let seg = |i: usize| segs.get(i).copied().filter(|s| !s.is_empty());
         let (account, container, object) = (seg(1), seg(2), seg(3));
         let Some(account) = account else {
+            // `/v1//c/o` or `/v1///o`: an empty account before a later
+            // segment names nothing (404); `/v1` alone is a bad URL.
+            if segs.iter().skip(2).any(|s| !s.is_empty()) {
+                return Reply::status(404);
+            }
             return Reply::body(412, "Bad URL");
         };
         if version != "v1" && version != "v1.0" {
@@ -304,7 +328,7 @@ impl Inner {
             (Some(_), Some(_)) => OBJECT_METHODS,
             (Some(_), None) => CONTAINER_METHODS,
             (None, None) => ACCOUNT_METHODS,
-            (None, Some(_)) => return Reply::body(412, "Bad URL"),
+            (None, Some(_)) => return Reply::status(404),
         };
         let method = parts.method.clone();
         if !allowed.split(", ").any(|m| m == method.as_str()) {
@@ -334,10 +358,32 @@ impl Inner {
             object: object.map(str::to_string),
             body: std::sync::Mutex::new(Some(body)),
             identity,
+            owner: false,
         };
-        if let Err(d) = self.authorize(&ctx, &ctx.account, ctx.container.as_deref()) {
-            return Reply::status(d.status());
+        if let Some(acl) = ctx.headers.get(acl::ACCOUNT_ACL_HEADER) {
+            let max = self.config.constraints.max_header_size;
+            let cleaned = acl::clean_account_acl(acl).and_then(|v| {
+                if v.len() > max {
+                    Err(format!("ACL too large; max {max} bytes"))
+                } else {
+                    Ok(v)
+                }
+            });
+            if let Err(e) = cleaned {
+                return Reply::typed(
+                    400,
+                    "text/plain; charset=UTF-8",
+                    format!("X-Account-Access-Control invalid: {e}\n\nInput: {acl}\n"),
+                );
+            }
         }
+        ctx.owner = match self.authorize(&ctx, &ctx.account, ctx.container.as_deref()) {
+            Ok(()) => true,
+            Err(d) => match self.acl_allows(&ctx).await {
+                Some(owner) => owner,
+                None => return denied(d, raw_path),
+            },
+        };
         let c = &self.config.constraints;
         if ctx.account.len() > c.max_account_name_length {
             return Reply::body(
@@ -349,11 +395,14 @@ impl Inner {
                 ),
             );
         }
-        match (ctx.container.is_some(), ctx.object.is_some()) {
+        acl::privileged_request_headers(&mut ctx);
+        let mut reply = match (ctx.container.is_some(), ctx.object.is_some()) {
             (true, true) => self.object_request(&mut ctx).await,
             (true, false) => self.container_request(&mut ctx).await,
             _ => self.account_request(&mut ctx).await,
-        }
+        };
+        acl::privileged_reply_headers(&ctx, &mut reply.headers);
+        reply
     }
 
     /// The identity behind the request's token: tempauth's, else Keystone's
@@ -408,6 +457,7 @@ impl Inner {
             })
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
+        parse::apply_removals(&mut h);
         h.set("x-trans-id", ctx.trans_id.clone());
         h.set("user-agent", "proxy-server");
         h

@@ -46,6 +46,9 @@ struct TokenEntry {
 pub(crate) struct TempAuth {
     users: HashMap<String, UserEntry>,
     prefix: String,
+    /// Every account prefix served (`prefix` first) with the group an
+    /// owner's request must also carry.
+    prefixes: Vec<(String, Option<String>)>,
     token_life: Duration,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
@@ -78,8 +81,15 @@ impl TempAuth {
                 )
             })
             .collect();
+        let mut prefixes = vec![(cfg.reseller_prefix.clone(), None)];
+        prefixes.extend(
+            cfg.service_prefixes
+                .iter()
+                .map(|sp| (sp.prefix.clone(), sp.require_group.clone())),
+        );
         Self {
             users,
+            prefixes,
             prefix: cfg.reseller_prefix.clone(),
             token_life: Duration::from_secs(cfg.token_life_secs),
             cache,
@@ -180,7 +190,10 @@ impl TempAuth {
         let mut groups = vec![account_user.to_string(), entry.account.clone()];
         for g in &entry.groups {
             if g == ".admin" {
-                groups.push(format!("{}{}", self.prefix, entry.account));
+                // An owner owns its account under every prefix.
+                for (prefix, _) in &self.prefixes {
+                    groups.push(format!("{prefix}{}", entry.account));
+                }
             } else {
                 groups.push(g.clone());
             }
@@ -198,20 +211,45 @@ impl TempAuth {
         (te.expires > self.now_secs()).then_some(te)
     }
 
-    /// The identity behind the request's token, if it is valid.
+    /// The groups of a token of ours, if it is valid.
+    async fn token_groups(&self, token: &str) -> Option<Vec<String>> {
+        if !token.starts_with(&format!("{}{TOKEN_PREFIX}", self.prefix)) {
+            return None;
+        }
+        Some(self.lookup(token).await?.groups)
+    }
+
+    /// The identity behind the request's token, if it is valid. A valid
+    /// `X-Service-Token` adds its groups (a service acting for the user).
     pub(crate) async fn identify(&self, headers: &Headers) -> Option<Identity> {
         let token = headers
             .get("x-auth-token")
             .or_else(|| headers.get("x-storage-token"))?;
-        if !token.starts_with(&format!("{}{TOKEN_PREFIX}", self.prefix)) {
-            return None;
+        let mut groups = self.token_groups(token).await?;
+        let user = groups.first().cloned().unwrap_or_default();
+        if let Some(service) = headers.get("x-service-token") {
+            if let Some(more) = self.token_groups(service).await {
+                groups.extend(more);
+            }
         }
-        let te = self.lookup(token).await?;
         Some(Identity {
-            user: te.groups.first().cloned().unwrap_or_default(),
-            groups: te.groups,
+            user,
+            groups,
             read_only: Vec::new(),
         })
+    }
+
+    /// Whether `account` has one of the prefixes tempauth serves.
+    pub(crate) fn serves(&self, account: &str) -> bool {
+        self.prefix_of(account).is_some()
+    }
+
+    /// The prefix rule `account` falls under (longest prefix first).
+    fn prefix_of(&self, account: &str) -> Option<&(String, Option<String>)> {
+        self.prefixes
+            .iter()
+            .filter(|(p, _)| account.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
     }
 
     /// Decides whether `id` may send `method` to `account[/container]`.
@@ -225,17 +263,20 @@ impl TempAuth {
         let Some(id) = id else {
             return Err(Denied::Unauthorized);
         };
-        if !account.starts_with(&self.prefix) {
+        let Some((prefix, require_group)) = self.prefix_of(account) else {
             return Err(Denied::Forbidden);
-        }
+        };
         if id.has_group(".reseller_admin")
-            && account != self.prefix
-            && !account[self.prefix.len()..].starts_with('.')
+            && account != prefix
+            && !account[prefix.len()..].starts_with('.')
         {
             return Ok(());
         }
         let account_op = method == http::Method::PUT || method == http::Method::DELETE;
-        if id.has_group(account) && (!account_op || container.is_some()) {
+        if id.has_group(account)
+            && (!account_op || container.is_some())
+            && require_group.as_ref().is_none_or(|g| id.has_group(g))
+        {
             return Ok(());
         }
         let read = method == http::Method::GET || method == http::Method::HEAD;

@@ -2,6 +2,7 @@
 //! DELETE (account management).
 
 use super::super::fanout::{best_response, client_headers, quorum_size};
+use super::super::listing_xml;
 use super::super::response::Reply;
 use super::super::{Ctx, Inner, ACCOUNT_METHODS};
 use crate::names::MetaKind;
@@ -26,15 +27,39 @@ impl Inner {
             NodeMethod::Get
         };
         let nodes = self.nodes(RingKind::Account, &ctx.account, None, None);
-        let headers = self.backend_headers(ctx, false);
+        let mut headers = self.backend_headers(ctx, false);
+        let mut query = ctx.query.clone();
+        // XML is rendered here from the JSON listing (with storage policies).
+        let xml = method == NodeMethod::Get && listing_format(ctx) == "xml";
+        if xml {
+            query.retain(|(k, _)| k != "format");
+            query.push(("format".into(), "json".into()));
+            headers.remove("accept");
+        }
         let resp = self
             .read_failover(&nodes.read_order(), |t| {
                 let mut r = NodeRequest::new(method.clone(), &t.device, t.partition, &ctx.account);
-                r.query = ctx.query.clone();
+                r.query = query.clone();
                 r.headers = headers.clone();
                 r
             })
             .await;
+        if xml && resp.status == 200 {
+            let mut headers = client_headers(&resp.headers);
+            let Ok(json) = crate::stream::collect(resp.body, LISTING_BYTES_MAX).await else {
+                return Reply::status(503);
+            };
+            let Some(doc) = listing_xml::account_xml(&ctx.account, &json) else {
+                return Reply::status(503);
+            };
+            headers.set("content-type", "application/xml; charset=utf-8");
+            headers.set("content-length", doc.len().to_string());
+            return Reply {
+                status: 200,
+                headers,
+                body: crate::stream::once(bytes::Bytes::from(doc)),
+            };
+        }
         if resp.status == 404 {
             if resp.headers.get("x-account-status") == Some("deleted") {
                 return Reply::status(410);
@@ -59,6 +84,8 @@ impl Inner {
             return Reply::body(400, e.to_string());
         }
         let reply = self.account_write(ctx, NodeMethod::Post).await;
+        // Metadata and ACLs changed: later requests must see them.
+        self.forget_info(&ctx.account, None).await;
         if reply.status == 404 && self.config.account_autocreate {
             if !self.autocreate_account(ctx, &ctx.account).await {
                 return Reply::status(503);
@@ -107,6 +134,9 @@ impl Inner {
         best_response(&outcomes, quorum_size(nodes.primaries.len()))
     }
 }
+
+/// Largest JSON account listing rendered as XML.
+const LISTING_BYTES_MAX: usize = 64 << 20;
 
 /// The listing Swift answers for a missing account when autocreate is on:
 /// no containers and zero stats.

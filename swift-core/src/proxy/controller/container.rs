@@ -1,6 +1,7 @@
 //! The container controller: PUT, GET/HEAD (listings), POST, DELETE.
 
 use super::super::fanout::{best_response, client_headers, quorum_size};
+use super::super::listing_xml::DEFAULT_POLICY;
 use super::super::response::Reply;
 use super::super::{Ctx, Inner, CONTAINER_METHODS};
 use super::{set_update_headers, update_targets, Exists};
@@ -49,9 +50,16 @@ impl Inner {
         if resp.status == 404 {
             return Reply::status(404);
         }
+        let mut headers = client_headers(&resp.headers);
+        if (200..300).contains(&resp.status) {
+            let index = resp.headers.get("x-backend-storage-policy-index");
+            if index.is_none_or(|i| i.trim() == "0") {
+                headers.set("x-storage-policy", DEFAULT_POLICY);
+            }
+        }
         Reply {
             status: resp.status,
-            headers: client_headers(&resp.headers),
+            headers,
             body: resp.body,
         }
     }
@@ -71,6 +79,13 @@ impl Inner {
         }
         if let Err(e) = c.check_metadata(&ctx.headers, MetaKind::Container) {
             return Reply::body(400, e.to_string());
+        }
+        // The cluster has one storage policy: naming another is an error.
+        if let Some(policy) = ctx.headers.get("x-storage-policy") {
+            let policy_name = policy.trim();
+            if !policy_name.is_empty() && !policy_name.eq_ignore_ascii_case(DEFAULT_POLICY) {
+                return Reply::body(400, format!("Invalid X-Storage-Policy {policy:?}"));
+            }
         }
         if let Err(reply) = self.ensure_account(ctx, &ctx.account).await {
             return reply;

@@ -46,9 +46,53 @@ impl Inner {
         }
     }
 
-    /// Forgets cached existence (after this proxy changed it).
+    /// Forgets cached existence and headers (after this proxy changed them).
     pub(crate) async fn forget_info(&self, account: &str, container: Option<&str>) {
-        self.cache.delete(&Self::info_key(account, container)).await;
+        let key = Self::info_key(account, container);
+        self.cache.delete(&format!("{key}/headers")).await;
+        self.cache.delete(&key).await;
+    }
+
+    /// The headers of an account's or container's HEAD (metadata, ACLs,
+    /// system metadata), cached for [`INFO_TTL`]; `None` when it does not
+    /// exist or no node answered.
+    pub(crate) async fn info_headers(
+        &self,
+        ctx: &Ctx,
+        account: &str,
+        container: Option<&str>,
+    ) -> Option<Headers> {
+        let key = format!("{}/headers", Self::info_key(account, container));
+        if let Some(v) = self.cache.get(&key).await {
+            if let Ok(pairs) = serde_json::from_str::<Vec<(String, String)>>(&v) {
+                return Some(pairs.into_iter().collect());
+            }
+        }
+        let kind = if container.is_some() {
+            RingKind::Container
+        } else {
+            RingKind::Account
+        };
+        let nodes = self.nodes(kind, account, container, None);
+        let path = match container {
+            Some(c) => format!("{account}/{c}"),
+            None => account.to_string(),
+        };
+        let resp = self
+            .read_failover(&nodes.read_order(), |t| {
+                let mut r = NodeRequest::new(NodeMethod::Head, &t.device, t.partition, &path);
+                r.headers = Headers::new().with("x-trans-id", ctx.trans_id.clone());
+                r
+            })
+            .await;
+        if !(200..300).contains(&resp.status) {
+            return None;
+        }
+        let pairs: Vec<(&str, &str)> = resp.headers.iter().collect();
+        if let Ok(v) = serde_json::to_string(&pairs) {
+            self.cache.set(&key, v, INFO_TTL).await;
+        }
+        Some(resp.headers)
     }
 
     /// HEADs an account or container (cached while it exists).

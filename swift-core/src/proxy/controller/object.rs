@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use super::super::conditional;
 use super::super::fanout::{best_response, client_headers, quorum_size};
 use super::super::response::Reply;
 use super::super::{Ctx, Inner, OBJECT_METHODS};
@@ -31,7 +32,11 @@ impl Inner {
         match ctx.method.as_str() {
             "GET" | "HEAD" => {
                 let (account, container, object) = ctx_path(ctx);
-                let headers = self.backend_headers(ctx, false);
+                let mut headers = self.backend_headers(ctx, false);
+                let conds = conditional::take_conditions(&mut headers);
+                if let Some(range) = headers.get("range").and_then(conditional::normalize_range) {
+                    headers.set("range", range);
+                }
                 let resp = self
                     .object_get(
                         &ctx.method,
@@ -39,9 +44,48 @@ impl Inner {
                         &container,
                         &object,
                         &ctx.query,
-                        headers,
+                        headers.clone(),
                     )
                     .await;
+                if resp.status == 416 {
+                    // The object's identity headers come with the 416.
+                    let mut plain = headers.clone();
+                    plain.remove("range");
+                    let head = self
+                        .object_get(
+                            &http::Method::HEAD,
+                            &account,
+                            &container,
+                            &object,
+                            &ctx.query,
+                            plain,
+                        )
+                        .await;
+                    let mut reply = self.object_reply(resp);
+                    for name in [
+                        "etag",
+                        "last-modified",
+                        "accept-ranges",
+                        "x-timestamp",
+                        "content-type",
+                    ] {
+                        if let Some(v) = head.headers.get(name) {
+                            if !reply.headers.contains(name) {
+                                reply.headers.set(name, v);
+                            }
+                        }
+                    }
+                    return reply;
+                }
+                if (200..300).contains(&resp.status) {
+                    if let Some(status) = conditional::failed_status(&conds, &resp.headers) {
+                        return Reply {
+                            status,
+                            headers: conditional::failed_headers(&client_headers(&resp.headers)),
+                            body: crate::stream::empty(),
+                        };
+                    }
+                }
                 self.object_reply(resp)
             }
             "PUT" if ctx.headers.contains("x-copy-from") => self.put_copy(ctx).await,
@@ -166,6 +210,9 @@ pub(crate) fn ctx_path(ctx: &Ctx) -> (String, String, String) {
     )
 }
 
+/// The latest `X-Delete-At` (Swift's 10-digit timestamps).
+const MAX_DELETE_AT: i64 = 9_999_999_999;
+
 /// Turns `X-Delete-After` into `X-Delete-At` and checks `X-Delete-At`, as
 /// Swift's proxy does; `Err` is the 400 reply.
 pub(crate) fn apply_delete_at(headers: &mut Headers) -> Result<(), Reply> {
@@ -182,10 +229,16 @@ pub(crate) fn apply_delete_at(headers: &mut Headers) -> Result<(), Reply> {
         headers.set("x-delete-at", at.to_string());
     }
     if let Some(at) = headers.get("x-delete-at") {
-        let at: i64 = at
-            .trim()
-            .parse()
-            .map_err(|_| Reply::typed(400, "text/plain", "Non-integer X-Delete-At"))?;
+        let at = at.trim();
+        // Swift clamps far-future times (any number of digits) to the
+        // largest 10-digit timestamp.
+        let at: i64 = if !at.is_empty() && at.len() > 10 && at.bytes().all(|b| b.is_ascii_digit()) {
+            MAX_DELETE_AT
+        } else {
+            at.parse::<i64>()
+                .map_err(|_| Reply::typed(400, "text/plain", "Non-integer X-Delete-At"))?
+                .min(MAX_DELETE_AT)
+        };
         if (at as f64) < now {
             return Err(Reply::typed(400, "text/plain", "X-Delete-At in past"));
         }

@@ -44,6 +44,13 @@ struct Conn {
 
 impl Inner {
     pub(crate) async fn object_put(&self, ctx: &mut Ctx) -> Reply {
+        if ctx
+            .headers
+            .get("if-none-match")
+            .is_some_and(|v| v.trim() != "*")
+        {
+            return Reply::typed(400, "text/plain", "If-None-Match only supports *");
+        }
         let content_length = match self.check_creation(ctx) {
             Ok(cl) => cl,
             Err(r) => return r,

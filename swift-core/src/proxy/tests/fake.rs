@@ -216,6 +216,22 @@ impl State {
                     r.headers.set("last-modified", o.ts.http_date());
                     if req.method == NodeMethod::Get {
                         r.body = stream::once(o.data.clone());
+                        // One `bytes=a-b` range, enough for ranged copies.
+                        let range = req.headers.get("range").and_then(|v| {
+                            let (a, b) = v.strip_prefix("bytes=")?.split_once('-')?;
+                            Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+                        });
+                        if range.is_some_and(|(a, _)| a >= o.data.len()) {
+                            let mut r = NodeResponse::status(416);
+                            r.headers
+                                .set("content-range", format!("bytes */{}", o.data.len()));
+                            return r;
+                        }
+                        if let Some((a, b)) = range.filter(|(a, b)| a <= b && *b < o.data.len()) {
+                            r.status = 206;
+                            r.headers.set("content-length", (b + 1 - a).to_string());
+                            r.body = stream::once(o.data.slice(a..=b));
+                        }
                     }
                     r
                 }
@@ -271,9 +287,7 @@ impl State {
             NodeMethod::Put => {
                 let existed = self.containers.contains_key(&key);
                 let db = self.containers.entry(key).or_default();
-                for (n, v) in req.headers.with_prefix("x-container-meta-") {
-                    db.headers.set(n, v);
-                }
+                store_metadata(&mut db.headers, &req.headers, "container");
                 for (h, d) in update_pairs(&req.headers, "account") {
                     if let Some(a) = self.accounts.get_mut(&(h, d, account.clone())) {
                         a.children.insert(name.clone());
@@ -287,9 +301,7 @@ impl State {
             },
             NodeMethod::Post => match self.containers.get_mut(&key) {
                 Some(db) => {
-                    for (n, v) in req.headers.with_prefix("x-container-meta-") {
-                        db.headers.set(n, v);
-                    }
+                    store_metadata(&mut db.headers, &req.headers, "container");
                     NodeResponse::status(204)
                 }
                 None => NodeResponse::status(404),
@@ -324,9 +336,7 @@ impl State {
             },
             NodeMethod::Post => match self.accounts.get_mut(&key) {
                 Some(db) => {
-                    for (n, v) in req.headers.with_prefix("x-account-meta-") {
-                        db.headers.set(n, v);
-                    }
+                    store_metadata(&mut db.headers, &req.headers, "account");
                     NodeResponse::status(204)
                 }
                 None => NodeResponse::status(404),
@@ -382,5 +392,19 @@ impl NodeClient for FakeCluster {
         let body = std::mem::replace(&mut req.body, stream::empty());
         let body = stream::collect(body, 64 << 20).await?;
         Ok(self.handle(host, req, body))
+    }
+}
+
+/// Keeps the user and system metadata (and container ACLs) of a PUT/POST,
+/// as the real database servers do.
+fn store_metadata(db: &mut Headers, req: &Headers, kind: &str) {
+    let (meta, sys) = (format!("x-{kind}-meta-"), format!("x-{kind}-sysmeta-"));
+    for (n, v) in req.iter() {
+        if n.starts_with(&meta)
+            || n.starts_with(&sys)
+            || (kind == "container" && matches!(n, "x-container-read" | "x-container-write"))
+        {
+            db.set(n, v);
+        }
     }
 }

@@ -74,6 +74,12 @@ async fn bad_paths() {
     assert_eq!(h.req("GET", "/v2/AUTH_test", &t, b"").await.status, 400);
     assert_eq!(h.req("GET", "/v1", &t, b"").await.status, 412);
     assert_eq!(h.req("GET", "/", &t, b"").await.status, 404);
+    // Empty account or container segments before an object: 404.
+    for p in ["/v1//c/o", "/v1/AUTH_test//o", "/v1///o"] {
+        let r = h.req("GET", p, &t, b"").await;
+        assert_eq!(r.status, 404, "{p}");
+        assert!(r.header("x-trans-id").unwrap().starts_with("tx"));
+    }
     let r = h.req("PATCH", "/v1/AUTH_test/c/o", &t, b"").await;
     assert_eq!(r.status, 405);
     assert!(r.header("allow").unwrap().contains("COPY"));
@@ -227,4 +233,25 @@ async fn proxy_is_a_tower_service() {
         .unwrap();
     let resp = h.proxy.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn containers_have_the_default_storage_policy() {
+    let h = Harness::new();
+    let tok = h.token("test:tester", "testing").await;
+    let hs = [("x-auth-token", tok.as_str()), ("x-storage-policy", "gold")];
+    let r = h.req("PUT", "/v1/AUTH_test/c", &hs, b"").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("gold"), "{}", r.text());
+    let hs = [
+        ("x-auth-token", tok.as_str()),
+        ("x-storage-policy", "policy-0"),
+    ];
+    assert_eq!(h.req("PUT", "/v1/AUTH_test/c", &hs, b"").await.status, 201);
+    // An empty name means the default.
+    let hs = [("x-auth-token", tok.as_str()), ("x-storage-policy", "")];
+    assert_eq!(h.req("PUT", "/v1/AUTH_test/c2", &hs, b"").await.status, 201);
+    let t = [("x-auth-token", tok.as_str())];
+    let r = h.req("HEAD", "/v1/AUTH_test/c", &t, b"").await;
+    assert_eq!(r.header("x-storage-policy"), Some("Policy-0"));
 }

@@ -11,6 +11,7 @@ use crate::hash::HashConfig;
 use crate::ring::{RingKind, Rings};
 use crate::stream;
 
+mod acl_tests;
 mod auth_tests;
 mod cache_tests;
 mod fake;
@@ -58,7 +59,7 @@ impl Resp {
     }
 }
 
-fn user(account: &str, user: &str, key: &str, groups: &[&str]) -> TempAuthUser {
+pub(crate) fn user(account: &str, user: &str, key: &str, groups: &[&str]) -> TempAuthUser {
     TempAuthUser {
         account: account.into(),
         user: user.into(),

@@ -302,6 +302,27 @@ async fn creation_constraints() {
     let r = h.req("HEAD", "/v1/AUTH_test/c/o", &t, b"").await;
     let at: u64 = r.header("x-delete-at").unwrap().parse().unwrap();
     assert!(at > Timestamp::now().secs() + 50);
+    // Far-future times of any length clamp to the largest timestamp.
+    let far = "1".repeat(100);
+    let hs = [
+        ("x-auth-token", tok.as_str()),
+        ("x-delete-at", far.as_str()),
+    ];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/o", &hs, b"").await.status,
+        201
+    );
+    let r = h.req("HEAD", "/v1/AUTH_test/c/o", &t, b"").await;
+    assert_eq!(r.header("x-delete-at"), Some("9999999999"));
+    let hs = [("x-auth-token", tok.as_str()), ("x-delete-at", "12x")];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/o", &hs, b"").await.status,
+        400
+    );
+    // If-None-Match on PUT supports only `*`.
+    let hs = [("x-auth-token", tok.as_str()), ("if-none-match", "abc")];
+    let r = h.req("PUT", "/v1/AUTH_test/c/o", &hs, b"").await;
+    assert_eq!(r.status, 400);
 }
 
 #[tokio::test]
@@ -440,4 +461,49 @@ async fn copy_and_x_copy_from() {
         )
         .await;
     assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn ranged_copy_copies_the_range() {
+    let h = Harness::new();
+    let tok = h.setup().await;
+    let t = [("x-auth-token", tok.as_str())];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/src", &t, b"payload")
+            .await
+            .status,
+        201
+    );
+    let hs = [
+        ("x-auth-token", tok.as_str()),
+        ("x-copy-from", "c/src"),
+        ("range", "bytes=1-3"),
+    ];
+    let r = h.req("PUT", "/v1/AUTH_test/c/part", &hs, b"").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = h.req("GET", "/v1/AUTH_test/c/part", &t, b"").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ayl"));
+    assert_eq!(r.header("etag"), Some(md5_hex(b"ayl").as_str()));
+}
+
+#[tokio::test]
+async fn unsatisfiable_range_keeps_the_object_headers() {
+    let h = Harness::new();
+    let tok = h.setup().await;
+    let t = [("x-auth-token", tok.as_str())];
+    assert_eq!(
+        h.req("PUT", "/v1/AUTH_test/c/o", &t, b"payload")
+            .await
+            .status,
+        201
+    );
+    let hs = [("x-auth-token", tok.as_str()), ("range", "BYTES = 50 - 60")];
+    let r = h.req("GET", "/v1/AUTH_test/c/o", &hs, b"").await;
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */7"));
+    assert_eq!(r.header("etag"), Some(md5_hex(b"payload").as_str()));
+    // Whitespace in a satisfiable range is fine.
+    let hs = [("x-auth-token", tok.as_str()), ("range", "bytes = 1 - 2")];
+    let r = h.req("GET", "/v1/AUTH_test/c/o", &hs, b"").await;
+    assert_eq!((r.status, r.text().as_str()), (206, "ay"));
 }
