@@ -27,6 +27,7 @@ use crate::model::{
 use crate::scheduler::SchedulerHints;
 
 mod context;
+mod security_groups;
 
 pub use context::RequestContext;
 

@@ -9,7 +9,8 @@
 pub(crate) const COMPONENT: &str = "nova";
 
 /// Each entry moves the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE instances (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL,
@@ -89,4 +90,28 @@ CREATE TABLE quota_usages (
     reserved BIGINT NOT NULL,
     PRIMARY KEY (project_id, resource)
 );
-"#];
+"#,
+    // Security groups and the EC2 id map (servers/nova's EC2 API).
+    r#"
+CREATE TABLE security_groups (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (project_id, name)
+);
+CREATE TABLE instance_security_groups (
+    instance_id TEXT NOT NULL,
+    group_id TEXT NOT NULL REFERENCES security_groups (id) ON DELETE CASCADE,
+    PRIMARY KEY (instance_id, group_id)
+);
+CREATE INDEX instance_security_groups_group ON instance_security_groups (group_id);
+CREATE TABLE ec2_ids (
+    kind TEXT NOT NULL,
+    uuid TEXT NOT NULL,
+    ec2_id TEXT NOT NULL,
+    PRIMARY KEY (kind, uuid)
+);
+CREATE INDEX ec2_ids_ec2_id ON ec2_ids (ec2_id);
+"#,
+];
