@@ -72,6 +72,7 @@ pub mod image;
 pub mod model;
 pub mod network;
 pub mod scheduler;
+pub mod service;
 pub mod virt;
 pub mod volume;
 

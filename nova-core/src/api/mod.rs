@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,14 +20,19 @@ use crate::db::NovaDb;
 use crate::error::{Error, Result};
 use crate::image::ImageService;
 use crate::model::{
-    AvailabilityZone, ComputeHost, FixedIp, Flavor, FlavorId, FloatingIp, FloatingIpId, HostName,
-    Instance, InstanceId, KeyPair, Network, ProjectId, QuotaLimits, QuotaResource, QuotaUsage,
-    ServerStatus, Volume, VolumeId, ZoneName,
+    HostName, InstanceId, ProjectId, QuotaLimits, QuotaResource, QuotaUsage, ServerStatus,
+    VolumeId, ZoneName, DEFAULT_SERVICE_DOWN_TIME,
 };
 use crate::scheduler::SchedulerHints;
 
+mod actions;
 mod context;
+mod flavors_keys;
+mod hosts;
+mod network;
 mod security_groups;
+mod servers;
+mod volumes;
 
 pub use context::RequestContext;
 
@@ -139,6 +144,11 @@ pub struct ApiConfig {
     pub default_floating_pool: String,
     /// The most servers one request may boot.
     pub max_count_per_request: u32,
+    /// A host whose last heartbeat is older is `down`.
+    pub service_down_time: Duration,
+    /// How long a call to a service (console output, volume attach,
+    /// network) may take.
+    pub call_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -147,6 +157,8 @@ impl Default for ApiConfig {
             default_zone: ZoneName::default_zone(),
             default_floating_pool: "public".into(),
             max_count_per_request: 100,
+            service_down_time: DEFAULT_SERVICE_DOWN_TIME,
+            call_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -159,10 +171,6 @@ pub struct ComputeApi {
     bus: Arc<dyn MessageBus>,
     images: Arc<dyn ImageService>,
     config: ApiConfig,
-}
-
-fn not_yet(what: &str) -> Error {
-    Error::unavailable(format!("{what} is not implemented yet"))
 }
 
 impl ComputeApi {
@@ -200,330 +208,49 @@ impl ComputeApi {
     pub fn config(&self) -> &ApiConfig {
         &self.config
     }
+}
 
-    // ---- servers -------------------------------------------------------
-
-    /// Boots servers: validates, reserves quota for all of them at once
-    /// (QuotaExceeded otherwise), records them `building/scheduling` and
-    /// casts to the scheduler. Returns the new records.
-    pub async fn create_servers(
-        &self,
-        _ctx: &RequestContext,
-        _req: BootRequest,
-    ) -> Result<Vec<Instance>> {
-        Err(not_yet("create_servers"))
-    }
-
-    /// One server the caller may see.
-    pub async fn get_server(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<Instance> {
-        Err(not_yet("get_server"))
-    }
-
-    /// Servers the caller may see, newest first, paged.
-    pub async fn list_servers(
-        &self,
-        _ctx: &RequestContext,
-        _filter: &ServerFilter,
-    ) -> Result<Vec<Instance>> {
-        Err(not_yet("list_servers"))
-    }
-
-    /// Deletes a server (task `deleting`; the compute host destroys it,
-    /// releases its addresses, volumes and quota, then removes the record).
-    pub async fn delete_server(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<()> {
-        Err(not_yet("delete_server"))
-    }
-
-    /// Soft or hard reboot (Conflict when the state forbids it).
-    pub async fn reboot(&self, _ctx: &RequestContext, _id: &InstanceId, _hard: bool) -> Result<()> {
-        Err(not_yet("reboot"))
-    }
-
-    /// Powers a stopped server on.
-    pub async fn start(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<()> {
-        Err(not_yet("start"))
-    }
-
-    /// Powers an active server off.
-    pub async fn stop(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<()> {
-        Err(not_yet("stop"))
-    }
-
-    /// The console log, the last `length` lines when given (nova's rule:
-    /// the last `length` items of `split('\n')`).
-    pub async fn console_output(
-        &self,
-        _ctx: &RequestContext,
-        _id: &InstanceId,
-        _length: Option<usize>,
-    ) -> Result<String> {
-        Err(not_yet("console_output"))
-    }
-
-    /// Admin: live-migrates to `host` (or a scheduler-chosen one).
-    pub async fn live_migrate(
-        &self,
-        _ctx: &RequestContext,
-        _id: &InstanceId,
-        _host: Option<HostName>,
-        _block_migration: Option<bool>,
-    ) -> Result<()> {
-        Err(not_yet("live_migrate"))
-    }
-
-    /// Replaces (or, with `replace == false`, merges) server metadata.
-    pub async fn update_metadata(
-        &self,
-        _ctx: &RequestContext,
-        _id: &InstanceId,
-        _metadata: BTreeMap<String, String>,
-        _replace: bool,
-    ) -> Result<BTreeMap<String, String>> {
-        Err(not_yet("update_metadata"))
-    }
-
-    /// Removes one metadata key (NotFound when absent).
-    pub async fn delete_metadata_item(
-        &self,
-        _ctx: &RequestContext,
-        _id: &InstanceId,
-        _key: &str,
-    ) -> Result<()> {
-        Err(not_yet("delete_metadata_item"))
-    }
-
-    /// Fixed and floating addresses of a server, per network label.
-    pub async fn addresses(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<Addresses> {
-        Err(not_yet("addresses"))
-    }
-
-    // ---- flavors and key pairs ------------------------------------------
-
-    /// All flavors.
-    pub async fn list_flavors(&self, _ctx: &RequestContext) -> Result<Vec<Flavor>> {
-        Err(not_yet("list_flavors"))
-    }
-
-    /// One flavor by id or name.
-    pub async fn get_flavor(&self, _ctx: &RequestContext, _id_or_name: &str) -> Result<Flavor> {
-        Err(not_yet("get_flavor"))
-    }
-
-    /// Admin: creates a flavor (a UUID id when `flavor.id` is empty).
-    pub async fn create_flavor(&self, _ctx: &RequestContext, _flavor: Flavor) -> Result<Flavor> {
-        Err(not_yet("create_flavor"))
-    }
-
-    /// Admin: deletes a flavor.
-    pub async fn delete_flavor(&self, _ctx: &RequestContext, _id: &FlavorId) -> Result<()> {
-        Err(not_yet("delete_flavor"))
-    }
-
-    /// Imports `public_key` as the caller's key pair `name`, or generates
-    /// one and returns its private key (OpenSSH PEM) beside it.
-    pub async fn create_key_pair(
-        &self,
-        _ctx: &RequestContext,
-        _name: &str,
-        _public_key: Option<&str>,
-    ) -> Result<(KeyPair, Option<String>)> {
-        Err(not_yet("create_key_pair"))
-    }
-
-    /// The caller's key pairs.
-    pub async fn list_key_pairs(&self, _ctx: &RequestContext) -> Result<Vec<KeyPair>> {
-        Err(not_yet("list_key_pairs"))
-    }
-
-    /// One of the caller's key pairs.
-    pub async fn get_key_pair(&self, _ctx: &RequestContext, _name: &str) -> Result<KeyPair> {
-        Err(not_yet("get_key_pair"))
-    }
-
-    /// Deletes one of the caller's key pairs.
-    pub async fn delete_key_pair(&self, _ctx: &RequestContext, _name: &str) -> Result<()> {
-        Err(not_yet("delete_key_pair"))
-    }
-
-    // ---- volumes ---------------------------------------------------------
-
-    /// Creates a volume (quota `volumes` and `gigabytes`); the volume
-    /// service makes it `available`.
-    pub async fn create_volume(
-        &self,
-        _ctx: &RequestContext,
-        _size_gb: u64,
-        _name: Option<String>,
-        _zone: Option<ZoneName>,
-    ) -> Result<Volume> {
-        Err(not_yet("create_volume"))
-    }
-
-    /// One volume the caller may see.
-    pub async fn get_volume(&self, _ctx: &RequestContext, _id: &VolumeId) -> Result<Volume> {
-        Err(not_yet("get_volume"))
-    }
-
-    /// Volumes the caller may see (admin: `all_projects`).
-    pub async fn list_volumes(
-        &self,
-        _ctx: &RequestContext,
-        _all_projects: bool,
-    ) -> Result<Vec<Volume>> {
-        Err(not_yet("list_volumes"))
-    }
-
-    /// Deletes a volume (Conflict while attached).
-    pub async fn delete_volume(&self, _ctx: &RequestContext, _id: &VolumeId) -> Result<()> {
-        Err(not_yet("delete_volume"))
-    }
-
-    /// Attaches a volume to a server (Conflict when in use).
-    pub async fn attach_volume(
-        &self,
-        _ctx: &RequestContext,
-        _server: &InstanceId,
-        _volume: &VolumeId,
-        _device: Option<String>,
-    ) -> Result<AttachmentInfo> {
-        Err(not_yet("attach_volume"))
-    }
-
-    /// Detaches a volume from a server.
-    pub async fn detach_volume(
-        &self,
-        _ctx: &RequestContext,
-        _server: &InstanceId,
-        _volume: &VolumeId,
-    ) -> Result<()> {
-        Err(not_yet("detach_volume"))
-    }
-
-    /// Volumes attached to a server.
-    pub async fn list_attachments(
-        &self,
-        _ctx: &RequestContext,
-        _server: &InstanceId,
-    ) -> Result<Vec<AttachmentInfo>> {
-        Err(not_yet("list_attachments"))
-    }
-
-    // ---- networks and floating IPs --------------------------------------
-
-    /// Networks the caller may use (shared ones and its project's).
-    pub async fn list_networks(&self, _ctx: &RequestContext) -> Result<Vec<Network>> {
-        Err(not_yet("list_networks"))
-    }
-
-    /// Fixed IPs of a server.
-    pub async fn fixed_ips(
-        &self,
-        _ctx: &RequestContext,
-        _server: &InstanceId,
-    ) -> Result<Vec<FixedIp>> {
-        Err(not_yet("fixed_ips"))
-    }
-
-    /// Names of the floating IP pools.
-    pub async fn list_floating_pools(&self, _ctx: &RequestContext) -> Result<Vec<String>> {
-        Err(not_yet("list_floating_pools"))
-    }
-
-    /// Allocates a floating IP from `pool` (default pool when `None`) to
-    /// the caller's project (quota `floating_ips`).
-    pub async fn allocate_floating_ip(
-        &self,
-        _ctx: &RequestContext,
-        _pool: Option<&str>,
-    ) -> Result<FloatingIp> {
-        Err(not_yet("allocate_floating_ip"))
-    }
-
-    /// Floating IPs of the caller's project (admin: `all_projects`).
-    pub async fn list_floating_ips(
-        &self,
-        _ctx: &RequestContext,
-        _all_projects: bool,
-    ) -> Result<Vec<FloatingIp>> {
-        Err(not_yet("list_floating_ips"))
-    }
-
-    /// One floating IP of the caller's project.
-    pub async fn get_floating_ip(
-        &self,
-        _ctx: &RequestContext,
-        _id: &FloatingIpId,
-    ) -> Result<FloatingIp> {
-        Err(not_yet("get_floating_ip"))
-    }
-
-    /// NATs a floating IP to a server's fixed address (its first one when
-    /// `fixed` is `None`); the network service applies the host effects.
-    pub async fn associate_floating_ip(
-        &self,
-        _ctx: &RequestContext,
-        _id: &FloatingIpId,
-        _server: &InstanceId,
-        _fixed: Option<Ipv4Addr>,
-    ) -> Result<FloatingIp> {
-        Err(not_yet("associate_floating_ip"))
-    }
-
-    /// Removes the NAT of a floating IP.
-    pub async fn disassociate_floating_ip(
-        &self,
-        _ctx: &RequestContext,
-        _id: &FloatingIpId,
-    ) -> Result<FloatingIp> {
-        Err(not_yet("disassociate_floating_ip"))
-    }
-
-    /// Returns a floating IP to its pool (disassociating it first).
-    pub async fn release_floating_ip(
-        &self,
-        _ctx: &RequestContext,
-        _id: &FloatingIpId,
-    ) -> Result<()> {
-        Err(not_yet("release_floating_ip"))
-    }
-
-    // ---- hosts, zones, quotas -------------------------------------------
-
-    /// Availability zones with their hosts' state (`detail`: hosts are
-    /// listed, admin only).
-    pub async fn availability_zones(&self, _ctx: &RequestContext) -> Result<Vec<AvailabilityZone>> {
-        Err(not_yet("availability_zones"))
-    }
-
-    /// Admin: compute hosts (hypervisors and services) with `up` computed
-    /// from heartbeats.
-    pub async fn list_hosts(&self, _ctx: &RequestContext) -> Result<Vec<(ComputeHost, bool)>> {
-        Err(not_yet("list_hosts"))
-    }
-
-    /// Admin: enables or disables scheduling to a host.
-    pub async fn set_host_enabled(
-        &self,
-        _ctx: &RequestContext,
-        _host: &HostName,
-        _enabled: bool,
-        _reason: Option<String>,
-    ) -> Result<ComputeHost> {
-        Err(not_yet("set_host_enabled"))
-    }
-
-    /// Limits and usage of `project` (the caller's own, or any for admin).
-    pub async fn quotas(&self, _ctx: &RequestContext, _project: &ProjectId) -> Result<QuotaReport> {
-        Err(not_yet("quotas"))
-    }
-
-    /// Admin: sets limits of `project`.
-    pub async fn set_quotas(
-        &self,
-        _ctx: &RequestContext,
-        _project: &ProjectId,
-        _limits: QuotaLimits,
-    ) -> Result<QuotaReport> {
-        Err(not_yet("set_quotas"))
+/// Forbidden unless the caller has the `admin` role.
+pub(crate) fn require_admin(ctx: &RequestContext, what: &str) -> Result<()> {
+    if ctx.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::forbidden(format!(
+            "Policy doesn't allow {what} to be performed"
+        )))
     }
 }
+
+/// Maps a remote error of a service call back onto our local kinds, so a
+/// front end sees `Conflict` and not `Remote`.
+pub(crate) fn local_error(e: Error) -> Error {
+    let Error::Remote { kind, message } = e else {
+        return e;
+    };
+    let strip_suffix = |sfx: &str| message.strip_suffix(sfx).unwrap_or(&message).to_owned();
+    let strip_prefix = |pfx: &str| message.strip_prefix(pfx).unwrap_or(&message).to_owned();
+    match kind.as_str() {
+        "NotFound" => Error::NotFound {
+            what: strip_suffix(" not found"),
+        },
+        "AlreadyExists" => Error::AlreadyExists {
+            what: strip_suffix(" already exists"),
+        },
+        "Conflict" => Error::Conflict {
+            reason: strip_prefix("conflict: "),
+        },
+        "InvalidInput" => Error::InvalidInput {
+            reason: strip_prefix("invalid input: "),
+        },
+        "Forbidden" => Error::Forbidden {
+            reason: strip_prefix("forbidden: "),
+        },
+        "Unavailable" => Error::Unavailable {
+            reason: strip_prefix("unavailable: "),
+        },
+        _ => Error::Remote { kind, message },
+    }
+}
+
+#[cfg(test)]
+mod tests;

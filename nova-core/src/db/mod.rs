@@ -72,6 +72,11 @@ pub struct InstanceFilter {
     pub status: Option<ServerStatus>,
     /// Only instances updated at or after this time.
     pub changes_since: Option<SystemTime>,
+    /// Only instances of this boot request (`r-xxxxxxxx`).
+    pub reservation_id: Option<String>,
+    /// Only instances booted with this idempotency token (use with
+    /// `project_id`: tokens are unique per project).
+    pub client_token: Option<String>,
     /// Start after this instance (the last one of the previous page).
     pub marker: Option<InstanceId>,
     /// At most this many.
@@ -92,7 +97,9 @@ pub trait NovaDb: Send + Sync + fmt::Debug + 'static {
 
     // ---- instances ----
 
-    /// Stores a new instance.
+    /// Stores a new instance. `AlreadyExists` also when its project
+    /// already has an instance with the same client token and launch
+    /// index (idempotent boots).
     async fn create_instance(&self, instance: &Instance) -> Result<()>;
     /// One instance.
     async fn get_instance(&self, id: &InstanceId) -> Result<Instance>;
@@ -197,6 +204,8 @@ pub trait NovaDb: Send + Sync + fmt::Debug + 'static {
     /// Returns a floating IP to its pool; [`Error::Conflict`] while it is
     /// associated.
     async fn release_floating_ip(&self, id: &FloatingIpId) -> Result<()>;
+    /// Names of the floating IP pools, sorted.
+    async fn floating_pools(&self) -> Result<Vec<String>>;
     /// Floating IPs owned by `project` (all allocated ones when `None`),
     /// sorted by address.
     async fn list_floating_ips(&self, project: Option<&ProjectId>) -> Result<Vec<FloatingIp>>;

@@ -91,7 +91,15 @@ CREATE TABLE quota_usages (
     PRIMARY KEY (project_id, resource)
 );
 "#,
-    // Security groups and the EC2 id map (servers/nova's EC2 API).
+    // 2: boot requests (reservation id, launch index, idempotency token).
+    r#"
+ALTER TABLE instances ADD COLUMN reservation_id TEXT;
+ALTER TABLE instances ADD COLUMN client_token TEXT;
+ALTER TABLE instances ADD COLUMN launch_index BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX instances_reservation ON instances (reservation_id);
+CREATE UNIQUE INDEX instances_client_token ON instances (project_id, client_token, launch_index);
+"#,
+    // 3: security groups and the EC2 id map (servers/nova's EC2 API).
     r#"
 CREATE TABLE security_groups (
     id TEXT PRIMARY KEY,

@@ -59,6 +59,29 @@ pub struct Instance {
     pub updated_at: SystemTime,
     /// When it first became active.
     pub launched_at: Option<SystemTime>,
+    /// When it was deleted.
+    #[serde(default)]
+    pub terminated_at: Option<SystemTime>,
+    /// User data given at boot, base64-encoded.
+    #[serde(default)]
+    pub user_data: Option<String>,
+    /// The boot request it came from (`r-xxxxxxxx`, shared by the servers
+    /// of one request).
+    #[serde(default)]
+    pub reservation_id: String,
+    /// Its position in that request (0-based).
+    #[serde(default)]
+    pub launch_index: u32,
+    /// Names of its security groups.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Idempotency token of the boot request (EC2 `ClientToken`).
+    #[serde(default)]
+    pub client_token: Option<String>,
+    /// Its instances/cores/ram quota was already given back (it failed
+    /// to boot), so deleting it must not give it back again.
+    #[serde(default)]
+    pub quota_released: bool,
 }
 
 /// An action asked of an instance, checked against its state.
@@ -143,6 +166,13 @@ impl Instance {
             created_at: now,
             updated_at: now,
             launched_at: None,
+            terminated_at: None,
+            user_data: None,
+            reservation_id: new_reservation_id(),
+            launch_index: 0,
+            security_groups: Vec::new(),
+            client_token: None,
+            quota_released: false,
         }
     }
 
@@ -238,6 +268,12 @@ impl Instance {
         });
         self.updated_at = SystemTime::now();
     }
+}
+
+/// A fresh reservation id, `r-` and 8 random lowercase hex digits.
+pub fn new_reservation_id() -> String {
+    let n: u32 = rand::random();
+    format!("r-{n:08x}")
 }
 
 /// Whether only the task state stands in the way (for the message).

@@ -19,7 +19,7 @@ pub use host::{zones_of, AvailabilityZone, ComputeHost, Resources, DEFAULT_SERVI
 pub use ids::{
     FlavorId, FloatingIpId, HostName, InstanceId, NetworkId, ProjectId, UserId, VolumeId, ZoneName,
 };
-pub use instance::{Instance, InstanceAction, InstanceFault};
+pub use instance::{new_reservation_id, Instance, InstanceAction, InstanceFault};
 pub use keypair::KeyPair;
 pub use network::{FixedIp, FloatingIp, Ipv4Cidr, Network, NetworkMode};
 pub use quota::{QuotaBook, QuotaLimits, QuotaResource, QuotaUsage, Reservation};

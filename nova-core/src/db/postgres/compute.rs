@@ -20,8 +20,9 @@ pub(super) async fn create_instance(tx: &Transaction<'_>, i: &Instance) -> Resul
     }
     exec(
         tx,
-        "INSERT INTO instances (id, project_id, host, status, task_state, created_at, updated_at, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO instances (id, project_id, host, status, task_state, created_at, updated_at, body,
+             reservation_id, client_token, launch_index)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &id,
             &i.project_id.as_str(),
@@ -31,6 +32,9 @@ pub(super) async fn create_instance(tx: &Transaction<'_>, i: &Instance) -> Resul
             &micros(i.created_at),
             &micros(i.updated_at),
             &to_body(BACKEND, i)?,
+            &i.reservation_id,
+            &i.client_token,
+            &i64::from(i.launch_index),
         ],
     )
     .await?;
@@ -130,6 +134,7 @@ pub(super) async fn list_instances(
            AND ($3::TEXT IS NULL OR status = $3) AND ($4::BIGINT IS NULL OR updated_at >= $4)
            AND ($5::BIGINT IS NULL OR created_at < $5
                 OR (created_at = $5 AND id COLLATE \"C\" < $6::TEXT COLLATE \"C\"))
+           AND ($8::TEXT IS NULL OR reservation_id = $8) AND ($9::TEXT IS NULL OR client_token = $9)
          ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $7",
         &[
             &f.project_id.as_ref().map(|p| p.as_str()),
@@ -139,6 +144,8 @@ pub(super) async fn list_instances(
             &marker.as_ref().map(|m| m.0),
             &marker.as_ref().map(|m| m.1.as_str()),
             &limit,
+            &f.reservation_id,
+            &f.client_token,
         ],
     )
     .await

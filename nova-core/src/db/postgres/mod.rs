@@ -241,6 +241,10 @@ impl NovaDb for PostgresNovaDb {
         in_tx!(self, tx => net::release_floating_ip(&tx, &id))
     }
 
+    async fn floating_pools(&self) -> Result<Vec<String>> {
+        in_tx!(self, tx => net::floating_pools(&tx))
+    }
+
     async fn list_floating_ips(&self, project: Option<&ProjectId>) -> Result<Vec<FloatingIp>> {
         let p = project.cloned();
         in_tx!(self, tx => net::list_floating_ips(&tx, p.as_ref()))

@@ -313,3 +313,11 @@ pub(super) async fn list_floating_ips(
         .map_err(pg_err)?;
     rows.iter().map(floating).collect()
 }
+
+pub(super) async fn floating_pools(tx: &Transaction<'_>) -> Result<Vec<String>> {
+    let rows = tx
+        .query("SELECT DISTINCT pool FROM floating_ips ORDER BY pool", &[])
+        .await
+        .map_err(pg_err)?;
+    rows.iter().map(|r| col(r, 0)).collect()
+}

@@ -61,8 +61,9 @@ pub(super) fn create_instance(tx: &Transaction<'_>, i: &Instance) -> Result<()> 
         return Err(Error::already_exists(format!("instance {id}")));
     }
     tx.execute(
-        "INSERT INTO instances (id, project_id, host, status, task_state, created_at, updated_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO instances (id, project_id, host, status, task_state, created_at, updated_at, body,
+             reservation_id, client_token, launch_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             id,
             i.project_id.as_str(),
@@ -72,6 +73,9 @@ pub(super) fn create_instance(tx: &Transaction<'_>, i: &Instance) -> Result<()> 
             micros(i.created_at),
             micros(i.updated_at),
             to_body(BACKEND, i)?,
+            i.reservation_id,
+            i.client_token,
+            i64::from(i.launch_index),
         ],
     )
     .map_err(sql_err)?;
@@ -165,6 +169,7 @@ pub(super) fn list_instances(tx: &Transaction<'_>, f: &InstanceFilter) -> Result
          WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR host = ?2)
            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR updated_at >= ?4)
            AND (?5 IS NULL OR created_at < ?5 OR (created_at = ?5 AND id < ?6))
+           AND (?8 IS NULL OR reservation_id = ?8) AND (?9 IS NULL OR client_token = ?9)
          ORDER BY created_at DESC, id DESC LIMIT ?7",
         params![
             f.project_id.as_ref().map(|p| p.as_str()),
@@ -174,6 +179,8 @@ pub(super) fn list_instances(tx: &Transaction<'_>, f: &InstanceFilter) -> Result
             marker.as_ref().map(|m| m.0),
             marker.as_ref().map(|m| m.1.as_str()),
             limit,
+            f.reservation_id,
+            f.client_token,
         ],
     )
 }

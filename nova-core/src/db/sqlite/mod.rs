@@ -337,6 +337,10 @@ impl NovaDb for SqliteNovaDb {
         self.tx(move |tx| net::release_floating_ip(tx, &id)).await
     }
 
+    async fn floating_pools(&self) -> Result<Vec<String>> {
+        self.tx(net::floating_pools).await
+    }
+
     async fn list_floating_ips(&self, project: Option<&ProjectId>) -> Result<Vec<FloatingIp>> {
         let p = project.cloned();
         self.tx(move |tx| net::list_floating_ips(tx, p.as_ref()))

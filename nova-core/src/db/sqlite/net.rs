@@ -296,3 +296,13 @@ pub(super) fn list_floating_ips(
         .map_err(sql_err)?;
     rows.map(|r| r.map_err(sql_err)?.decode(BACKEND)).collect()
 }
+
+pub(super) fn floating_pools(tx: &Transaction<'_>) -> Result<Vec<String>> {
+    let mut st = tx
+        .prepare_cached("SELECT DISTINCT pool FROM floating_ips ORDER BY pool")
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    rows.map(|r| r.map_err(sql_err)).collect()
+}

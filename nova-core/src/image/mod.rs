@@ -58,3 +58,11 @@ pub trait ImageService: Send + Sync + fmt::Debug + 'static {
     /// The image's bytes.
     async fn download(&self, ctx: &RequestContext, id: &str) -> Result<ImageStream>;
 }
+
+#[cfg(any(test, feature = "testkit"))]
+pub mod conformance;
+#[cfg(any(test, feature = "testkit"))]
+pub mod fake;
+
+#[cfg(any(test, feature = "testkit"))]
+pub use fake::FakeImages;
