@@ -1,0 +1,140 @@
+//! Who may sign EC2 requests: [`Ec2Credentials`] looks up an access key.
+//! In process it is the identity service's EC2 credentials
+//! ([`IdentityEc2Credentials`]); a remote lookup (Keystone's
+//! `/v3/ec2tokens`) can implement the same trait later.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use identity_core::model::AssignmentFilter;
+use identity_core::{AssignmentTarget, Error as IdentityError, IdentityService};
+
+use super::error::{Ec2Error, Ec2Result};
+
+/// A secret key; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ec2Secret(String);
+
+impl Ec2Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret, for signing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Ec2Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ec2Secret(<redacted>)")
+    }
+}
+
+/// What an access key stands for: its secret and the caller requests
+/// signed with it act as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ec2Principal {
+    /// The secret requests are signed with.
+    pub secret: Ec2Secret,
+    /// The user.
+    pub user_id: String,
+    /// The project requests act on.
+    pub project_id: String,
+    /// The user's role names on that project.
+    pub roles: Vec<String>,
+}
+
+/// Looks up EC2 access keys.
+#[async_trait]
+pub trait Ec2Credentials: Send + Sync + fmt::Debug + 'static {
+    /// The principal of `access`, `None` when there is none (or its user
+    /// or project is disabled). Errors mean the lookup itself failed.
+    async fn lookup(&self, access: &str) -> Ec2Result<Option<Ec2Principal>>;
+}
+
+/// A fixed set of keys (tests, standalone servers).
+#[derive(Debug, Clone, Default)]
+pub struct StaticEc2Credentials(HashMap<String, Ec2Principal>);
+
+impl StaticEc2Credentials {
+    /// No keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) `access`.
+    pub fn with(mut self, access: impl Into<String>, principal: Ec2Principal) -> Self {
+        self.0.insert(access.into(), principal);
+        self
+    }
+}
+
+#[async_trait]
+impl Ec2Credentials for StaticEc2Credentials {
+    async fn lookup(&self, access: &str) -> Ec2Result<Option<Ec2Principal>> {
+        Ok(self.0.get(access).cloned())
+    }
+}
+
+/// The identity service's EC2 credentials (`openstack ec2 credentials
+/// create`): a key works while its user is enabled and holds a role on its
+/// enabled project; the context carries those roles.
+#[derive(Debug, Clone)]
+pub struct IdentityEc2Credentials(pub Arc<IdentityService>);
+
+fn unavailable(e: IdentityError) -> Ec2Error {
+    Ec2Error::unavailable(format!("ec2 credential lookup: {e}"))
+}
+
+#[async_trait]
+impl Ec2Credentials for IdentityEc2Credentials {
+    async fn lookup(&self, access: &str) -> Ec2Result<Option<Ec2Principal>> {
+        let cred = match self.0.find_ec2_credential(access).await {
+            Ok(c) => c,
+            Err(IdentityError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        match self.0.get_user(&cred.user_id).await {
+            Ok(u) if u.enabled => {}
+            Ok(_) | Err(IdentityError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        }
+        match self.0.get_project(&cred.project_id).await {
+            Ok(p) if p.enabled => {}
+            Ok(_) | Err(IdentityError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        }
+        let filter = AssignmentFilter {
+            user_id: Some(cred.user_id.clone()),
+            target: Some(AssignmentTarget::Project(cred.project_id.clone())),
+            role_id: None,
+        };
+        let assignments = self
+            .0
+            .list_role_assignments(&filter)
+            .await
+            .map_err(unavailable)?;
+        let mut roles = Vec::with_capacity(assignments.len());
+        for a in assignments {
+            match self.0.get_role(&a.role_id).await {
+                Ok(r) => roles.push(r.name),
+                Err(IdentityError::NotFound { .. }) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        if roles.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Ec2Principal {
+            secret: Ec2Secret::new(cred.secret.expose()),
+            user_id: cred.user_id.to_string(),
+            project_id: cred.project_id.to_string(),
+            roles,
+        }))
+    }
+}
