@@ -172,19 +172,29 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
         }
         views.retain(|v| allocs.contains(&v.allocation));
     }
-    let views = apply_filters(views, &c.params.filters()?, |v, name| match name {
-        "public-ip" => Some(vec![v.ip.address.to_string()]),
-        "allocation-id" => Some(vec![v.allocation.clone()]),
-        "instance-id" => Some(v.instance.clone().into_iter().collect()),
-        "domain" => Some(vec!["standard".into(), "vpc".into()]),
-        "private-ip-address" => Some(
-            v.ip.fixed_address
-                .map(|a| a.to_string())
-                .into_iter()
-                .collect(),
-        ),
-        _ => None,
-    })?;
+    let views = apply_filters(
+        views,
+        &c.params.filters_of(&[
+            "public-ip",
+            "allocation-id",
+            "instance-id",
+            "domain",
+            "private-ip-address",
+        ])?,
+        |v, name| match name {
+            "public-ip" => Some(vec![v.ip.address.to_string()]),
+            "allocation-id" => Some(vec![v.allocation.clone()]),
+            "instance-id" => Some(v.instance.clone().into_iter().collect()),
+            "domain" => Some(vec!["standard".into(), "vpc".into()]),
+            "private-ip-address" => Some(
+                v.ip.fixed_address
+                    .map(|a| a.to_string())
+                    .into_iter()
+                    .collect(),
+            ),
+            _ => None,
+        },
+    )?;
     let mut x = Xml::new();
     x.list("addressesSet", &views, |x, v| {
         x.leaf("publicIp", v.ip.address)

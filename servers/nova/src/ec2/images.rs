@@ -71,15 +71,26 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
                 .any(|o| *o == owner || (o == "self" && owner == me))
         });
     }
-    let items = apply_filters(items, &c.params.filters()?, |(id, k, i), name| match name {
-        "image-id" => Some(vec![id.clone()]),
-        "name" => Some(i.name.clone().into_iter().collect()),
-        "state" => Some(vec![state(i).to_owned()]),
-        "image-type" => Some(vec![image_type(*k).to_owned()]),
-        "owner-id" => Some(i.owner.clone().into_iter().collect()),
-        "is-public" => Some(vec![(i.visibility == "public").to_string()]),
-        _ => None,
-    })?;
+    let items = apply_filters(
+        items,
+        &c.params.filters_of(&[
+            "image-id",
+            "name",
+            "state",
+            "image-type",
+            "owner-id",
+            "is-public",
+        ])?,
+        |(id, k, i), name| match name {
+            "image-id" => Some(vec![id.clone()]),
+            "name" => Some(i.name.clone().into_iter().collect()),
+            "state" => Some(vec![state(i).to_owned()]),
+            "image-type" => Some(vec![image_type(*k).to_owned()]),
+            "owner-id" => Some(i.owner.clone().into_iter().collect()),
+            "is-public" => Some(vec![(i.visibility == "public").to_string()]),
+            _ => None,
+        },
+    )?;
     let mut x = Xml::new();
     x.list("imagesSet", &items, |x, (id, kind, i)| {
         let name = i.name.clone().unwrap_or_default();

@@ -7,7 +7,9 @@ use nova_core::model::{Ec2Kind, Instance, InstanceId};
 
 use super::error::{Ec2Error, Ec2Result};
 use super::ids::{instance_id, resolve};
-use super::instances_view::{filter_values, state_of, views, write_reservation, InstanceView};
+use super::instances_view::{
+    filter_values, state_of, views, write_reservation, InstanceView, INSTANCE_FILTERS,
+};
 use super::parse::apply_filters;
 use super::time::iso;
 use super::xml::Xml;
@@ -145,7 +147,7 @@ async fn selected(c: &Call<'_>) -> Ec2Result<Vec<Instance>> {
 }
 
 pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
-    let filters = c.params.filters()?;
+    let filters = c.params.filters_of(&INSTANCE_FILTERS)?;
     let mut instances = selected(c).await?;
     // Oldest first, so pages stay stable while instances are added.
     instances.reverse();

@@ -119,6 +119,25 @@ pub(crate) async fn views(c: &Call<'_>, instances: Vec<Instance>) -> Ec2Result<V
     Ok(out)
 }
 
+/// The DescribeInstances filters [`filter_values`] knows.
+pub(crate) const INSTANCE_FILTERS: [&str; 15] = [
+    "instance-id",
+    "instance-state-name",
+    "instance-state-code",
+    "instance-type",
+    "image-id",
+    "key-name",
+    "availability-zone",
+    "reservation-id",
+    "owner-id",
+    "private-ip-address",
+    "ip-address",
+    "group-name",
+    "instance.group-name",
+    "group-id",
+    "instance.group-id",
+];
+
 /// Values of a DescribeInstances filter for `v`; `None` for an unknown name.
 pub(crate) fn filter_values(v: &InstanceView, name: &str) -> Option<Vec<String>> {
     let i = &v.instance;

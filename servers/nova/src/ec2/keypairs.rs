@@ -97,7 +97,7 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
         }
         out
     };
-    let filters = c.params.filters()?;
+    let filters = c.params.filters_of(&["key-name", "fingerprint"])?;
     let keys = super::parse::apply_filters(keys, &filters, |k, name| match name {
         "key-name" => Some(vec![k.name.clone()]),
         "fingerprint" => Some(vec![k.fingerprint.clone()]),

@@ -130,6 +130,21 @@ impl Params {
     }
 }
 
+impl Params {
+    /// [`Params::filters`], with `InvalidParameterValue` for a name not in
+    /// `known` (checked even when nothing is there to filter).
+    pub(crate) fn filters_of(&self, known: &[&str]) -> Ec2Result<Vec<Filter>> {
+        let filters = self.filters()?;
+        if let Some(f) = filters.iter().find(|f| !known.contains(&f.name.as_str())) {
+            return Err(Ec2Error::client(
+                "InvalidParameterValue",
+                format!("The filter '{}' is invalid", f.name),
+            ));
+        }
+        Ok(filters)
+    }
+}
+
 impl Filter {
     /// Whether `value` matches one of the values (`*` and `?` wildcards).
     pub(crate) fn matches(&self, value: &str) -> bool {

@@ -223,13 +223,18 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
     if !names.is_empty() || !ids.is_empty() {
         views.retain(|v| names.contains(&v.group.name) || ids.contains(&v.id));
     }
-    let views = apply_filters(views, &c.params.filters()?, |v, name| match name {
-        "group-name" => Some(vec![v.group.name.clone()]),
-        "group-id" => Some(vec![v.id.clone()]),
-        "description" => Some(vec![v.group.description.clone()]),
-        "owner-id" => Some(vec![v.group.project_id.to_string()]),
-        _ => None,
-    })?;
+    let views = apply_filters(
+        views,
+        &c.params
+            .filters_of(&["group-name", "group-id", "description", "owner-id"])?,
+        |v, name| match name {
+            "group-name" => Some(vec![v.group.name.clone()]),
+            "group-id" => Some(vec![v.id.clone()]),
+            "description" => Some(vec![v.group.description.clone()]),
+            "owner-id" => Some(vec![v.group.project_id.to_string()]),
+            _ => None,
+        },
+    )?;
     let mut x = Xml::new();
     x.list("securityGroupInfo", &views, |x, v| {
         x.leaf("ownerId", v.group.project_id.as_str())

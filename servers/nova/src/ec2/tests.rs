@@ -1,1 +1,489 @@
-//! Router tests.
+//! Router tests: signed requests against an in-process ComputeApi (no
+//! compute services, so instances stay `pending`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use nova_core::api::ApiConfig;
+use nova_core::image::FakeImages;
+use nova_core::model::default_flavors;
+use nova_core::ComputeApi;
+use tower::ServiceExt as _;
+
+use super::auth::{canonical_request, parse_v4, v4_signature, Signed};
+use super::parse::{form_pairs, Params};
+use super::*;
+
+const SECRET: &str = "s3cr3t";
+
+async fn app() -> Router {
+    let db = nova_core::db::open("memory:").await.unwrap();
+    for f in default_flavors() {
+        db.create_flavor(&f).await.unwrap();
+    }
+    let (images, _) = FakeImages::with_cirros();
+    let api = ComputeApi::new(
+        db,
+        Arc::new(nova_core::InProcessBus::default()),
+        Arc::new(images),
+        ApiConfig::default(),
+    );
+    let principal = |project: &str| Ec2Principal {
+        secret: Ec2Secret::new(SECRET),
+        user_id: format!("u-{project}"),
+        project_id: project.to_owned(),
+        roles: vec!["member".into()],
+    };
+    let creds = StaticEc2Credentials::new()
+        .with("AK", principal("demo"))
+        .with("OTHER", principal("other"));
+    router(Ec2State::new(api, Arc::new(creds), "RegionOne"))
+}
+
+fn amz_now() -> String {
+    let now = time::iso(SystemTime::now());
+    // 2025-01-01T12:00:00.000Z -> 20250101T120000Z
+    format!("{}Z", now[..19].replace(['-', ':'], ""))
+}
+
+/// A POST signed like botocore does, with `access` and `secret`.
+fn signed(access: &str, secret: &str, body: &str) -> Request<Body> {
+    let date = amz_now();
+    let mut headers = HeaderMap::new();
+    headers.insert("host", "localhost:8773".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/x-www-form-urlencoded; charset=utf-8"
+            .parse()
+            .unwrap(),
+    );
+    headers.insert("x-amz-date", date.parse().unwrap());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={access}/{}/RegionOne/ec2/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date, Signature=0",
+        &date[..8]
+    );
+    headers.insert("authorization", auth.parse().unwrap());
+    let params = Params::new(form_pairs(body));
+    let r = Signed {
+        method: "POST",
+        path: "/",
+        query: None,
+        headers: &headers,
+        body: body.as_bytes(),
+        params: &params,
+    };
+    let v4 = parse_v4(&r).unwrap().unwrap();
+    let sig = v4_signature(&v4, secret, &canonical_request(&v4, &r));
+    let auth = auth.replace("Signature=0", &format!("Signature={sig}"));
+    headers.insert("authorization", auth.parse().unwrap());
+    let mut req = Request::post("/")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    *req.headers_mut() = headers;
+    req
+}
+
+async fn call_as(app: &Router, access: &str, body: &str) -> (StatusCode, String) {
+    let resp = app
+        .clone()
+        .oneshot(signed(access, SECRET, body))
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn call(app: &Router, body: &str) -> (StatusCode, String) {
+    call_as(app, "AK", body).await
+}
+
+async fn ok(app: &Router, body: &str) -> String {
+    let (status, text) = call(app, body).await;
+    assert_eq!(status, StatusCode::OK, "{body}: {text}");
+    text
+}
+
+async fn err(app: &Router, body: &str, status: u16, code: &str) {
+    let (s, text) = call(app, body).await;
+    assert_eq!(s.as_u16(), status, "{body}: {text}");
+    assert!(
+        text.contains(&format!("<Code>{code}</Code>")),
+        "{body}: {text}"
+    );
+    assert!(text.contains("<RequestID>"), "{text}");
+}
+
+/// The text of every `<tag>` element.
+fn all(text: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    text.split(&open)
+        .skip(1)
+        .filter_map(|s| s.split(&close).next().map(str::to_owned))
+        .collect()
+}
+
+fn first(text: &str, tag: &str) -> String {
+    all(text, tag)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no <{tag}> in {text}"))
+}
+
+#[tokio::test]
+async fn signatures_and_actions_are_checked() {
+    let app = app().await;
+    let text = ok(&app, "Action=DescribeRegions&Version=2016-11-15").await;
+    assert!(text
+        .contains("<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"));
+    assert_eq!(first(&text, "regionName"), "RegionOne");
+
+    let body = "Action=DescribeRegions&Version=2016-11-15";
+    let resp = app
+        .clone()
+        .oneshot(signed("AK", "wrong", body))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = app
+        .clone()
+        .oneshot(signed("NOBODY", SECRET, body))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A body changed after signing.
+    let mut req = signed("AK", SECRET, body);
+    *req.body_mut() = Body::from("Action=DescribeRegions&Version=2016-11-16");
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = app
+        .clone()
+        .oneshot(Request::post("/").body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    err(&app, "Action=Frobnicate", 400, "InvalidAction").await;
+    err(&app, "Version=2016-11-15", 400, "MissingParameter").await;
+    err(
+        &app,
+        "Action=DescribeInstances&InstanceId.1=i-zz",
+        400,
+        "InvalidInstanceID.Malformed",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DescribeInstances&InstanceId.1=i-0000abcd",
+        400,
+        "InvalidInstanceID.NotFound",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DescribeInstances&Filter.1.Name=bogus&Filter.1.Value.1=x",
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    let zones = ok(&app, "Action=DescribeAvailabilityZones").await;
+    assert_eq!(first(&zones, "zoneName"), "nova");
+}
+
+#[tokio::test]
+async fn key_pairs() {
+    let app = app().await;
+    let text = ok(&app, "Action=CreateKeyPair&KeyName=k1").await;
+    assert_eq!(first(&text, "keyName"), "k1");
+    assert!(first(&text, "keyMaterial").contains("PRIVATE KEY"));
+    err(
+        &app,
+        "Action=CreateKeyPair&KeyName=k1",
+        400,
+        "InvalidKeyPair.Duplicate",
+    )
+    .await;
+    err(&app, "Action=CreateKeyPair", 400, "MissingParameter").await;
+    // ImportKeyPair: boto3 sends the key base64-encoded.
+    use base64::Engine as _;
+    let public =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGSq7oR6p3pwRM9l0vFG0fUu4c3k8xPdGn3mGp6ZD1LH me@host";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(public);
+    let body = format!(
+        "Action=ImportKeyPair&KeyName=k2&PublicKeyMaterial={}",
+        b64.replace('+', "%2B")
+            .replace('=', "%3D")
+            .replace('/', "%2F")
+    );
+    let text = ok(&app, &body).await;
+    assert_eq!(first(&text, "keyName"), "k2");
+    let text = ok(&app, "Action=DescribeKeyPairs").await;
+    assert_eq!(all(&text, "keyName"), ["k1", "k2"]);
+    let text = ok(&app, "Action=DescribeKeyPairs&KeyName.1=k2").await;
+    assert_eq!(all(&text, "keyName"), ["k2"]);
+    err(
+        &app,
+        "Action=DescribeKeyPairs&KeyName.1=nope",
+        400,
+        "InvalidKeyPair.NotFound",
+    )
+    .await;
+    ok(&app, "Action=DeleteKeyPair&KeyName=k1").await;
+    let text = ok(&app, "Action=DescribeKeyPairs").await;
+    assert_eq!(all(&text, "keyName"), ["k2"]);
+    // Another project (and user) sees none of them.
+    let (_, text) = call_as(&app, "OTHER", "Action=DescribeKeyPairs").await;
+    assert!(all(&text, "keyName").is_empty(), "{text}");
+}
+
+#[tokio::test]
+async fn instances_run_describe_and_page() {
+    let app = app().await;
+    let images = ok(&app, "Action=DescribeImages").await;
+    let ami = first(&images, "imageId");
+    assert!(ami.starts_with("ami-"), "{images}");
+    assert_eq!(first(&images, "imageState"), "available");
+    ok(&app, "Action=CreateKeyPair&KeyName=k1").await;
+    err(
+        &app,
+        "Action=RunInstances&ImageId=ami-0000abcd&MinCount=1&MaxCount=1",
+        400,
+        "InvalidAMIID.NotFound",
+    )
+    .await;
+    err(
+        &app,
+        &format!("Action=RunInstances&ImageId={ami}&MinCount=1&MaxCount=1&KeyName=nope"),
+        400,
+        "InvalidKeyPair.NotFound",
+    )
+    .await;
+    err(
+        &app,
+        &format!("Action=RunInstances&ImageId={ami}&MinCount=2&MaxCount=1"),
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    err(
+        &app,
+        &format!("Action=RunInstances&ImageId={ami}&MaxCount=1"),
+        400,
+        "MissingParameter",
+    )
+    .await;
+    err(
+        &app,
+        &format!("Action=RunInstances&ImageId={ami}&MinCount=1&MaxCount=1&SecurityGroup.1=nope"),
+        400,
+        "InvalidGroup.NotFound",
+    )
+    .await;
+
+    let run = format!(
+        "Action=RunInstances&ImageId={ami}&InstanceType=m1.tiny&MinCount=2&MaxCount=2&KeyName=k1\
+         &SecurityGroup.1=default&UserData=ZWNobyBoaQ%3D%3D&ClientToken=tok-1"
+    );
+    let text = ok(&app, &run).await;
+    let ids = all(&text, "instanceId");
+    assert_eq!(ids.len(), 2, "{text}");
+    assert!(ids.iter().all(|i| i.starts_with("i-")));
+    let reservation = first(&text, "reservationId");
+    assert!(reservation.starts_with("r-"));
+    assert_eq!(first(&text, "instanceType"), "m1.tiny");
+    assert_eq!(first(&text, "name"), "pending");
+    assert_eq!(first(&text, "groupName"), "default");
+    assert_eq!(first(&text, "imageId"), ami);
+    // The same ClientToken gives the same instances.
+    let again = ok(&app, &run).await;
+    assert_eq!(all(&again, "instanceId"), ids);
+
+    let text = ok(
+        &app,
+        &format!("Action=DescribeInstances&InstanceId.1={}", ids[1]),
+    )
+    .await;
+    assert_eq!(all(&text, "instanceId"), [ids[1].clone()]);
+    assert_eq!(first(&text, "reservationId"), reservation);
+    let q = "Action=DescribeInstances&Filter.1.Name=instance-state-name&Filter.1.Value.1=pending&Filter.1.Value.2=running";
+    assert_eq!(all(&ok(&app, q).await, "instanceId").len(), 2);
+    let q = "Action=DescribeInstances&Filter.1.Name=instance-state-name&Filter.1.Value.1=stopped";
+    assert!(all(&ok(&app, q).await, "instanceId").is_empty());
+
+    // Paging: 6 instances in pages of 5.
+    let more = format!("Action=RunInstances&ImageId={ami}&MinCount=4&MaxCount=4");
+    ok(&app, &more).await;
+    let page1 = ok(&app, "Action=DescribeInstances&MaxResults=5").await;
+    assert_eq!(all(&page1, "instanceId").len(), 5);
+    let token = first(&page1, "nextToken");
+    let page2 = ok(
+        &app,
+        &format!("Action=DescribeInstances&MaxResults=5&NextToken={token}"),
+    )
+    .await;
+    assert_eq!(all(&page2, "instanceId").len(), 1);
+    assert!(all(&page2, "nextToken").is_empty());
+    err(
+        &app,
+        "Action=DescribeInstances&MaxResults=5&NextToken=99",
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DescribeInstances&MaxResults=2",
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+
+    // Another project sees none, and cannot act on them.
+    let (_, text) = call_as(&app, "OTHER", "Action=DescribeInstances").await;
+    assert!(all(&text, "instanceId").is_empty(), "{text}");
+    let (s, text) = call_as(
+        &app,
+        "OTHER",
+        &format!("Action=TerminateInstances&InstanceId.1={}", ids[0]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(text.contains("InvalidInstanceID.NotFound"), "{text}");
+    // A pending instance cannot be stopped; it can be terminated.
+    err(
+        &app,
+        &format!("Action=StopInstances&InstanceId.1={}", ids[0]),
+        400,
+        "IncorrectInstanceState",
+    )
+    .await;
+    let text = ok(
+        &app,
+        &format!("Action=TerminateInstances&InstanceId.1={}", ids[0]),
+    )
+    .await;
+    assert_eq!(first(&text, "instanceId"), ids[0]);
+}
+
+#[tokio::test]
+async fn security_groups_and_volumes() {
+    let app = app().await;
+    let text = ok(
+        &app,
+        "Action=CreateSecurityGroup&GroupName=web&GroupDescription=Web+servers",
+    )
+    .await;
+    let sg = first(&text, "groupId");
+    assert!(sg.starts_with("sg-"));
+    err(
+        &app,
+        "Action=CreateSecurityGroup&GroupName=web&GroupDescription=x",
+        400,
+        "InvalidGroup.Duplicate",
+    )
+    .await;
+    err(
+        &app,
+        "Action=CreateSecurityGroup&GroupName=web2",
+        400,
+        "MissingParameter",
+    )
+    .await;
+    let rule = format!(
+        "Action=AuthorizeSecurityGroupIngress&GroupId={sg}&IpPermissions.1.IpProtocol=tcp\
+         &IpPermissions.1.FromPort=22&IpPermissions.1.ToPort=22&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0%2F8"
+    );
+    ok(&app, &rule).await;
+    err(&app, &rule, 400, "InvalidPermission.Duplicate").await;
+    ok(&app, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=icmp&FromPort=-1&ToPort=-1&CidrIp=0.0.0.0%2F0").await;
+    err(&app, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp&FromPort=0&ToPort=70000&CidrIp=0.0.0.0%2F0", 400, "InvalidParameterValue").await;
+    err(
+        &app,
+        "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=gre",
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    let text = ok(
+        &app,
+        &format!("Action=DescribeSecurityGroups&GroupId.1={sg}"),
+    )
+    .await;
+    assert_eq!(all(&text, "groupName"), ["web"]);
+    assert_eq!(all(&text, "ipProtocol"), ["tcp", "icmp"]);
+    assert_eq!(all(&text, "cidrIp"), ["10.0.0.0/8", "0.0.0.0/0"]);
+    let text = ok(&app, "Action=DescribeSecurityGroups").await;
+    assert_eq!(all(&text, "groupName"), ["default", "web"]);
+    ok(
+        &app,
+        &rule.replace(
+            "AuthorizeSecurityGroupIngress",
+            "RevokeSecurityGroupIngress",
+        ),
+    )
+    .await;
+    err(
+        &app,
+        &rule.replace(
+            "AuthorizeSecurityGroupIngress",
+            "RevokeSecurityGroupIngress",
+        ),
+        400,
+        "InvalidPermission.NotFound",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DeleteSecurityGroup&GroupName=default",
+        400,
+        "CannotDelete",
+    )
+    .await;
+    ok(&app, &format!("Action=DeleteSecurityGroup&GroupId={sg}")).await;
+    err(
+        &app,
+        &format!("Action=DeleteSecurityGroup&GroupId={sg}"),
+        400,
+        "InvalidGroup.NotFound",
+    )
+    .await;
+
+    let text = ok(&app, "Action=CreateVolume&Size=1&AvailabilityZone=nova").await;
+    let vol = first(&text, "volumeId");
+    assert!(vol.starts_with("vol-"));
+    assert_eq!(first(&text, "status"), "creating");
+    let text = ok(&app, &format!("Action=DescribeVolumes&VolumeId.1={vol}")).await;
+    assert_eq!(first(&text, "size"), "1");
+    err(
+        &app,
+        "Action=CreateVolume&Size=0",
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DescribeVolumes&VolumeId.1=vol-0000abcd",
+        400,
+        "InvalidVolume.NotFound",
+    )
+    .await;
+    err(
+        &app,
+        "Action=DetachVolume&VolumeId=".to_owned().as_str(),
+        400,
+        "MissingParameter",
+    )
+    .await;
+    err(
+        &app,
+        "Action=ReleaseAddress&PublicIp=203.0.113.9",
+        400,
+        "InvalidAddress.NotFound",
+    )
+    .await;
+}

@@ -151,15 +151,26 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
     for v in all {
         views.push(view(c, v).await?);
     }
-    let views = apply_filters(views, &c.params.filters()?, |v, name| match name {
-        "volume-id" => Some(vec![v.id.clone()]),
-        "status" => Some(vec![status(&v.volume).to_owned()]),
-        "size" => Some(vec![v.volume.size_gb.to_string()]),
-        "availability-zone" => Some(vec![v.volume.zone.to_string()]),
-        "attachment.instance-id" => Some(v.attachment.iter().map(|a| a.0.clone()).collect()),
-        "attachment.device" => Some(v.attachment.iter().map(|a| a.1.clone()).collect()),
-        _ => None,
-    })?;
+    let views = apply_filters(
+        views,
+        &c.params.filters_of(&[
+            "volume-id",
+            "status",
+            "size",
+            "availability-zone",
+            "attachment.instance-id",
+            "attachment.device",
+        ])?,
+        |v, name| match name {
+            "volume-id" => Some(vec![v.id.clone()]),
+            "status" => Some(vec![status(&v.volume).to_owned()]),
+            "size" => Some(vec![v.volume.size_gb.to_string()]),
+            "availability-zone" => Some(vec![v.volume.zone.to_string()]),
+            "attachment.instance-id" => Some(v.attachment.iter().map(|a| a.0.clone()).collect()),
+            "attachment.device" => Some(v.attachment.iter().map(|a| a.1.clone()).collect()),
+            _ => None,
+        },
+    )?;
     let mut x = Xml::new();
     x.list("volumeSet", &views, write_volume);
     Ok(x.into_inner())

@@ -20,14 +20,19 @@ pub(crate) async fn availability_zones(c: &Call<'_>) -> Ec2Result<String> {
     if !wanted.is_empty() {
         zones.retain(|(z, _)| wanted.contains(z));
     }
-    let zones = apply_filters(zones, &c.params.filters()?, |(z, up), name| match name {
-        "zone-name" => Some(vec![z.clone()]),
-        "state" => Some(vec![
-            if *up { "available" } else { "unavailable" }.to_owned()
-        ]),
-        "region-name" => Some(vec![c.region.to_owned()]),
-        _ => None,
-    })?;
+    let zones = apply_filters(
+        zones,
+        &c.params
+            .filters_of(&["zone-name", "state", "region-name"])?,
+        |(z, up), name| match name {
+            "zone-name" => Some(vec![z.clone()]),
+            "state" => Some(vec![
+                if *up { "available" } else { "unavailable" }.to_owned()
+            ]),
+            "region-name" => Some(vec![c.region.to_owned()]),
+            _ => None,
+        },
+    )?;
     let mut x = Xml::new();
     x.list("availabilityZoneInfo", zones, |x, (z, up)| {
         x.leaf("zoneName", z)
