@@ -35,7 +35,8 @@ fn state(i: &ImageInfo) -> &'static str {
     }
 }
 
-pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
+/// The images the caller sees with their (now persisted) EC2 ids.
+pub(crate) async fn assign_ids(c: &Call<'_>) -> Ec2Result<Vec<(String, Ec2Kind, ImageInfo)>> {
     let images = c.api.images().list(&c.ctx).await?;
     let mut items = Vec::with_capacity(images.len());
     for i in images {
@@ -43,6 +44,11 @@ pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
         let id = c.api.db().ec2_id(kind, &i.id).await?;
         items.push((id, kind, i));
     }
+    Ok(items)
+}
+
+pub(crate) async fn describe(c: &Call<'_>) -> Ec2Result<String> {
+    let mut items = assign_ids(c).await?;
     let wanted = c.params.list("ImageId");
     if !wanted.is_empty() {
         for w in &wanted {

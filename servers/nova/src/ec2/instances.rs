@@ -23,17 +23,29 @@ fn instance_error(e: nova_core::Error) -> Ec2Error {
         .conflict_as("IncorrectInstanceState")
 }
 
-pub(crate) async fn run(c: &Call<'_>) -> Ec2Result<String> {
-    let p = &c.params;
-    let image_ec2 = p.required("ImageId")?;
-    let image = resolve(
+async fn image_uuid(c: &Call<'_>, ami: &str) -> Ec2Result<String> {
+    resolve(
         c,
-        image_ec2,
+        ami,
         &[Ec2Kind::Image],
         "InvalidAMIID.Malformed",
         "InvalidAMIID.NotFound",
     )
-    .await?;
+    .await
+}
+
+pub(crate) async fn run(c: &Call<'_>) -> Ec2Result<String> {
+    let p = &c.params;
+    let image_ec2 = p.required("ImageId")?;
+    let image = match image_uuid(c, image_ec2).await {
+        // Ids are handed out by DescribeImages; an image never described
+        // gets its id now (ami- ids of Glance images are ours to give).
+        Err(e) if e.code == "InvalidAMIID.NotFound" => {
+            super::images::assign_ids(c).await?;
+            image_uuid(c, image_ec2).await?
+        }
+        other => other?,
+    };
     let min = p
         .int("MinCount")?
         .ok_or_else(|| Ec2Error::missing("MinCount"))?;

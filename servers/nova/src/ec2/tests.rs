@@ -243,6 +243,14 @@ async fn key_pairs() {
 #[tokio::test]
 async fn instances_run_describe_and_page() {
     let app = app().await;
+    // An ami- id never described is unknown until the images get their ids.
+    err(
+        &app,
+        "Action=RunInstances&ImageId=ami-0000abcd&MinCount=1&MaxCount=1",
+        400,
+        "InvalidAMIID.NotFound",
+    )
+    .await;
     let images = ok(&app, "Action=DescribeImages").await;
     let ami = first(&images, "imageId");
     assert!(ami.starts_with("ami-"), "{images}");
