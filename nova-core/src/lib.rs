@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bootstrap;
 pub mod bus;
 pub mod db;
 pub mod error;

@@ -31,8 +31,8 @@ mod flavors_keys;
 mod hosts;
 mod network;
 mod security_groups;
-mod servers;
-mod volumes;
+pub(crate) mod servers;
+pub(crate) mod volumes;
 
 pub use context::RequestContext;
 

@@ -179,6 +179,8 @@ pub trait NovaDb: Send + Sync + fmt::Debug + 'static {
     async fn release_fixed_ip(&self, network: &NetworkId, address: Ipv4Addr) -> Result<()>;
     /// The addresses leased to `instance`, sorted by address.
     async fn fixed_ips_of(&self, instance: &InstanceId) -> Result<Vec<FixedIp>>;
+    /// The leased addresses of `network`, sorted by address (for DHCP).
+    async fn fixed_ips_in(&self, network: &NetworkId) -> Result<Vec<FixedIp>>;
 
     // ---- floating IPs ----
 

@@ -139,6 +139,13 @@ pub struct AllocateArgs {
     pub hostname: String,
 }
 
+/// Arguments of [`DEALLOCATE_FOR_INSTANCE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeallocateArgs {
+    /// The instance.
+    pub instance_id: InstanceId,
+}
+
 /// Arguments of [`ASSOCIATE_FLOATING_IP`] and [`DISASSOCIATE_FLOATING_IP`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FloatingArgs {

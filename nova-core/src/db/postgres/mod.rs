@@ -206,6 +206,11 @@ impl NovaDb for PostgresNovaDb {
         in_tx!(self, tx => net::fixed_ips_of(&tx, &i))
     }
 
+    async fn fixed_ips_in(&self, network: &NetworkId) -> Result<Vec<FixedIp>> {
+        let n = *network;
+        in_tx!(self, tx => net::fixed_ips_in(&tx, &n))
+    }
+
     async fn create_floating_ips(&self, pool: &str, range: Ipv4Cidr) -> Result<u64> {
         let p = pool.to_owned();
         in_tx!(self, tx => net::create_floating_ips(&tx, &p, range))

@@ -321,3 +321,29 @@ pub(super) async fn floating_pools(tx: &Transaction<'_>) -> Result<Vec<String>> 
         .map_err(pg_err)?;
     rows.iter().map(|r| col(r, 0)).collect()
 }
+
+pub(super) async fn fixed_ips_in(
+    tx: &Transaction<'_>,
+    network: &NetworkId,
+) -> Result<Vec<FixedIp>> {
+    let rows = tx
+        .query(
+            "SELECT address, instance_id, mac FROM fixed_ips
+             WHERE network_id = $1 AND instance_id IS NOT NULL ORDER BY address",
+            &[&network.to_string()],
+        )
+        .await
+        .map_err(pg_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(FixedIp {
+                address: ip_of(BACKEND, col(r, 0)?)?,
+                network_id: *network,
+                instance_id: col::<String>(r, 1)?
+                    .parse()
+                    .map_err(|e| Error::backend(BACKEND, e))?,
+                mac: col::<Option<String>>(r, 2)?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}

@@ -298,6 +298,11 @@ impl NovaDb for SqliteNovaDb {
         self.tx(move |tx| net::fixed_ips_of(tx, &i)).await
     }
 
+    async fn fixed_ips_in(&self, network: &NetworkId) -> Result<Vec<FixedIp>> {
+        let n = *network;
+        self.tx(move |tx| net::fixed_ips_in(tx, &n)).await
+    }
+
     async fn create_floating_ips(&self, pool: &str, range: Ipv4Cidr) -> Result<u64> {
         let p = pool.to_owned();
         self.tx(move |tx| net::create_floating_ips(tx, &p, range))

@@ -306,3 +306,31 @@ pub(super) fn floating_pools(tx: &Transaction<'_>) -> Result<Vec<String>> {
         .map_err(sql_err)?;
     rows.map(|r| r.map_err(sql_err)).collect()
 }
+
+pub(super) fn fixed_ips_in(tx: &Transaction<'_>, network: &NetworkId) -> Result<Vec<FixedIp>> {
+    let mut st = tx
+        .prepare_cached(
+            "SELECT address, instance_id, mac FROM fixed_ips
+             WHERE network_id = ?1 AND instance_id IS NOT NULL ORDER BY address",
+        )
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map([network.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    rows.map(|row| {
+        let (a, i, mac) = row.map_err(sql_err)?;
+        Ok(FixedIp {
+            address: ip_of(BACKEND, a)?,
+            network_id: *network,
+            instance_id: i.parse().map_err(|e| Error::backend(BACKEND, e))?,
+            mac: mac.unwrap_or_default(),
+        })
+    })
+    .collect()
+}
