@@ -36,6 +36,8 @@ mod zones;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 
 pub use credentials::{
     Ec2Credentials, Ec2Principal, Ec2Secret, IdentityEc2Credentials, StaticEc2Credentials,

@@ -31,6 +31,11 @@ async fn app() -> Router {
         Arc::new(images),
         ApiConfig::default(),
     );
+    app_over(api)
+}
+
+/// The EC2 router over `api`, with keys `AK` (project demo) and `OTHER`.
+pub(super) fn app_over(api: ComputeApi) -> Router {
     let principal = |project: &str| Ec2Principal {
         secret: Ec2Secret::new(SECRET),
         user_id: format!("u-{project}"),
@@ -87,7 +92,7 @@ fn signed(access: &str, secret: &str, body: &str) -> Request<Body> {
     req
 }
 
-async fn call_as(app: &Router, access: &str, body: &str) -> (StatusCode, String) {
+pub(super) async fn call_as(app: &Router, access: &str, body: &str) -> (StatusCode, String) {
     let resp = app
         .clone()
         .oneshot(signed(access, SECRET, body))
@@ -98,17 +103,17 @@ async fn call_as(app: &Router, access: &str, body: &str) -> (StatusCode, String)
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-async fn call(app: &Router, body: &str) -> (StatusCode, String) {
+pub(super) async fn call(app: &Router, body: &str) -> (StatusCode, String) {
     call_as(app, "AK", body).await
 }
 
-async fn ok(app: &Router, body: &str) -> String {
+pub(super) async fn ok(app: &Router, body: &str) -> String {
     let (status, text) = call(app, body).await;
     assert_eq!(status, StatusCode::OK, "{body}: {text}");
     text
 }
 
-async fn err(app: &Router, body: &str, status: u16, code: &str) {
+pub(super) async fn err(app: &Router, body: &str, status: u16, code: &str) {
     let (s, text) = call(app, body).await;
     assert_eq!(s.as_u16(), status, "{body}: {text}");
     assert!(
@@ -119,7 +124,7 @@ async fn err(app: &Router, body: &str, status: u16, code: &str) {
 }
 
 /// The text of every `<tag>` element.
-fn all(text: &str, tag: &str) -> Vec<String> {
+pub(super) fn all(text: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
     text.split(&open)
         .skip(1)
@@ -127,7 +132,7 @@ fn all(text: &str, tag: &str) -> Vec<String> {
         .collect()
 }
 
-fn first(text: &str, tag: &str) -> String {
+pub(super) fn first(text: &str, tag: &str) -> String {
     all(text, tag)
         .into_iter()
         .next()
