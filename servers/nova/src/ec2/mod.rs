@@ -38,6 +38,8 @@ mod zones;
 mod tests;
 #[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_resources;
 
 pub use credentials::{
     Ec2Credentials, Ec2Principal, Ec2Secret, IdentityEc2Credentials, StaticEc2Credentials,

@@ -64,7 +64,10 @@ async fn instance_life_with_volume_and_address() {
     assert_eq!(first(&text, "code"), "16");
     assert!(first(&text, "privateIpAddress").contains('.'), "{text}");
     let q = "Action=DescribeInstances&Filter.1.Name=instance-state-name&Filter.1.Value.1=running";
-    assert_eq!(all(&ok(&app, q).await, "instanceId"), std::slice::from_ref(&iid));
+    assert_eq!(
+        all(&ok(&app, q).await, "instanceId"),
+        std::slice::from_ref(&iid)
+    );
 
     // The same server through the compute API, with the same state.
     let servers = emb
