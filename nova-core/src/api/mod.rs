@@ -26,6 +26,7 @@ use crate::model::{
 use crate::scheduler::SchedulerHints;
 
 mod actions;
+pub(crate) mod boot;
 mod context;
 mod flavors_keys;
 mod hosts;

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::rpc::{self, InstanceArgs, RunInstances};
 use super::runner::{serve, Handler, ServiceHandle};
-use crate::api::servers::quota_of;
+use crate::api::boot::quota_of;
 use crate::bus::{MessageBus, Topic};
 use crate::db::{InstanceFilter, NovaDb};
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Boot, delete, reboot, start and stop on the compute host.
 
 use super::ComputeService;
-use crate::api::servers::quota_of;
+use crate::api::boot::quota_of;
 use crate::bus::Topic;
 use crate::error::{Error, Result};
 use crate::model::{Instance, InstanceId, PowerState, TaskState, VmState};

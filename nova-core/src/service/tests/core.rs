@@ -216,6 +216,11 @@ async fn failed_spawn_gives_error_and_releases_address_and_quota() {
 async fn a_host_whose_heartbeat_stops_is_down_and_not_scheduled_to() {
     let mut s = stack(&["node1", "node2"]).await;
     let c = ctx("p1");
+    let mut pinned = boot("pinned", &s.image);
+    pinned.availability_zone = Some("nova:node2".into());
+    let pinned = s.api().create_servers(&admin(), pinned).await.unwrap();
+    let pinned = wait_status(s.api(), &admin(), &pinned[0].id, ServerStatus::Active).await;
+    assert_eq!(pinned.host.as_ref().unwrap().as_str(), "node2");
     assert!(s.emb.stop_service("compute.node2").await);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -239,6 +244,23 @@ async fn a_host_whose_heartbeat_stops_is_down_and_not_scheduled_to() {
         let i = boot_active(&s, &c, &format!("vm{n}")).await.unwrap();
         assert_eq!(i.host.unwrap().as_str(), "node1");
     }
+    // A server on the dead host is deleted by the api itself.
+    s.api().delete_server(&admin(), &pinned.id).await.unwrap();
+    assert!(s.api().get_server(&admin(), &pinned.id).await.is_err());
+    assert!(s
+        .api()
+        .db()
+        .fixed_ips_of(&pinned.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let usage = s
+        .api()
+        .quotas(&admin(), &admin().project_id)
+        .await
+        .unwrap()
+        .usage;
+    assert_eq!(usage[&QuotaResource::Instances].in_use, 0);
     s.emb.shutdown().await;
 }
 
