@@ -70,6 +70,7 @@ pub(crate) async fn views(c: &Call<'_>, instances: Vec<Instance>) -> Ec2Result<V
         .db()
         .list_security_groups(Some(&c.ctx.project_id))
         .await?;
+    let all_volumes = c.api.db().list_volumes(Some(&c.ctx.project_id)).await?;
     let mut out = Vec::with_capacity(instances.len());
     for i in instances {
         let ec2_id = instance_ec2(c, &i.id).await?;
@@ -93,7 +94,7 @@ pub(crate) async fn views(c: &Call<'_>, instances: Vec<Instance>) -> Ec2Result<V
             }
         }
         let mut volumes = Vec::new();
-        for v in c.api.db().list_volumes(Some(&c.ctx.project_id)).await? {
+        for v in &all_volumes {
             if let Some(a) = v.attachment.as_ref().filter(|a| a.instance_id == i.id) {
                 volumes.push((
                     a.device.clone(),
