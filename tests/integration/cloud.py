@@ -25,6 +25,11 @@ project = "demo"
 roles = ["member"]
 [glance]
 bind = "127.0.0.1:0"
+[nova]
+compute_bind = "127.0.0.1:0"
+volume_bind = "127.0.0.1:0"
+network_bind = "127.0.0.1:0"
+hosts = 2
 """
 
 

@@ -23,6 +23,64 @@ pub(crate) struct UpConfig {
     /// The image service.
     #[serde(default)]
     pub(crate) glance: GlanceUpConfig,
+    /// The compute service (with its Block Storage and Networking APIs).
+    #[serde(default)]
+    pub(crate) nova: NovaUpConfig,
+}
+
+/// `[nova]`: the Compute v2.1, Block Storage v3 and Networking v2.0 APIs
+/// over the embedded nova stack.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NovaUpConfig {
+    /// Compute API listen address (port 0: any free port).
+    #[serde(default = "default_compute_bind")]
+    pub(crate) compute_bind: SocketAddr,
+    /// Block Storage API listen address.
+    #[serde(default = "default_volume_bind")]
+    pub(crate) volume_bind: SocketAddr,
+    /// Networking API listen address.
+    #[serde(default = "default_network_bind")]
+    pub(crate) network_bind: SocketAddr,
+    /// The nova database: `sqlite:PATH`, a path, `memory:`, or a
+    /// `postgres://` URL; `DIR/nova.db` when absent.
+    #[serde(default)]
+    pub(crate) database: Option<nova_core::db::Location>,
+    /// Hypervisor driver of the compute hosts: `fake`.
+    #[serde(default = "default_driver")]
+    pub(crate) driver: String,
+    /// How many compute hosts to run (`compute-1`, `compute-2`, ...).
+    #[serde(default = "default_hosts")]
+    pub(crate) hosts: usize,
+}
+
+impl Default for NovaUpConfig {
+    fn default() -> Self {
+        Self {
+            compute_bind: default_compute_bind(),
+            volume_bind: default_volume_bind(),
+            network_bind: default_network_bind(),
+            database: None,
+            driver: default_driver(),
+            hosts: default_hosts(),
+        }
+    }
+}
+
+fn default_compute_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8774))
+}
+fn default_volume_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8776))
+}
+fn default_network_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9696))
+}
+fn default_driver() -> String {
+    "fake".into()
+}
+fn default_hosts() -> usize {
+    2
 }
 
 /// `[identity]`: the Keystone v3 server.
@@ -210,7 +268,15 @@ impl UpConfig {
         if s.storage_binds.len() < 3 {
             bail!("swift.storage_binds needs at least 3 addresses (3 replicas)");
         }
-        let others = [&s.proxy_bind, &self.identity.bind, &self.glance.bind];
+        let n = &self.nova;
+        let others = [
+            &s.proxy_bind,
+            &self.identity.bind,
+            &self.glance.bind,
+            &n.compute_bind,
+            &n.volume_bind,
+            &n.network_bind,
+        ];
         for a in s.storage_binds.iter().chain(others) {
             if !a.ip().is_loopback() {
                 bail!("{a}: ferrostack up only listens on loopback addresses");
@@ -224,6 +290,15 @@ impl UpConfig {
         }
         if self.identity.region.is_empty() {
             bail!("identity.region must not be empty");
+        }
+        if n.driver != "fake" {
+            bail!(
+                "nova.driver {:?} is not available (only \"fake\")",
+                n.driver
+            );
+        }
+        if n.hosts == 0 || n.hosts > 64 {
+            bail!("nova.hosts must be between 1 and 64");
         }
         Ok(())
     }

@@ -22,6 +22,9 @@ pub(crate) struct Endpoints {
     pub(crate) identity: SocketAddr,
     pub(crate) image: SocketAddr,
     pub(crate) object_store: SocketAddr,
+    pub(crate) compute: SocketAddr,
+    pub(crate) volume: SocketAddr,
+    pub(crate) network: SocketAddr,
 }
 
 impl Endpoints {
@@ -39,7 +42,22 @@ impl Endpoints {
                 "swift",
                 region,
                 &format!("http://{}/v1/AUTH_$(project_id)s", self.object_store),
+            )
+            .register_all(
+                "compute",
+                "nova",
+                region,
+                &format!("http://{}/v2.1", self.compute),
+            )
+            .register_all(
+                "network",
+                "neutron",
+                region,
+                &format!("http://{}", self.network),
             );
+        let volume = format!("http://{}/v3/$(project_id)s", self.volume);
+        c.register_all("block-storage", "cinder", region, &volume)
+            .register_all("volumev3", "cinderv3", region, &volume);
         c
     }
 }

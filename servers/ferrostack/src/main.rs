@@ -12,6 +12,7 @@ mod cluster;
 mod config;
 mod glance;
 mod identity;
+mod nova;
 mod openrc;
 mod rings;
 mod secrets;

@@ -1,5 +1,6 @@
 //! `ferrostack up`: the whole cloud in one process on loopback: identity
-//! (Keystone v3), images (Glance v2) and a Swift cluster of three storage
+//! (Keystone v3), images (Glance v2), compute (Nova v2.1 with the Cinder v3
+//! and Neutron v2.0 subsets, two or more fake hosts) and a Swift cluster of three storage
 //! nodes (each its own HTTP server, talking to the others over HTTP) and a
 //! proxy. Glance and the proxy validate Keystone tokens in process.
 
@@ -25,6 +26,7 @@ use crate::cluster::{
 use crate::config::UpConfig;
 use crate::glance::GlanceUp;
 use crate::identity::{Endpoints, IdentityUp};
+use crate::nova::NovaUp;
 use crate::openrc::OpenRc;
 use crate::rings::DEVICE;
 use crate::secrets::{load_or_create_cluster, load_or_create_key};
@@ -124,10 +126,16 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
     let proxy_listener = bind(cfg.swift.proxy_bind).await?;
     let identity_listener = bind(cfg.identity.bind).await?;
     let glance_listener = bind(cfg.glance.bind).await?;
+    let compute_listener = bind(cfg.nova.compute_bind).await?;
+    let volume_listener = bind(cfg.nova.volume_bind).await?;
+    let network_listener = bind(cfg.nova.network_bind).await?;
     let endpoints = Endpoints {
         identity: identity_listener.local_addr()?,
         image: glance_listener.local_addr()?,
         object_store: proxy_listener.local_addr()?,
+        compute: compute_listener.local_addr()?,
+        volume: volume_listener.local_addr()?,
+        network: network_listener.local_addr()?,
     };
     let admin_password = load_or_create_key(&dir.join("admin.key"))?;
     let identity = crate::identity::build(&cfg.identity, &dir, &endpoints, &admin_password).await?;
@@ -196,7 +204,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         admin_password: admin_password.clone(),
         region: cfg.identity.region.clone(),
     };
-    let glance_state = crate::glance::build(&cfg.glance, &dir, identity, &swift_auth)
+    let glance_state = crate::glance::build(&cfg.glance, &dir, identity.clone(), &swift_auth)
         .await?
         .with_public_endpoint(format!("http://{}", endpoints.image));
     let glance_server = RunningServer::spawn(
@@ -205,6 +213,44 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         glance_server::router(glance_state),
         shutdown.clone(),
     )?;
+
+    let nova = crate::nova::start(
+        &cfg.nova,
+        &dir,
+        identity,
+        &format!("http://{}", endpoints.image),
+        &endpoints.identity_url(),
+    )
+    .await?;
+    let nova_urls = NovaUp {
+        compute: format!("http://{}", endpoints.compute),
+        volume: format!("http://{}", endpoints.volume),
+        network: format!("http://{}", endpoints.network),
+    };
+    let nova_servers = [
+        RunningServer::spawn(
+            "nova-compute-api",
+            compute_listener,
+            nova_server::compute::router(
+                nova.state.clone().with_public_endpoint(&nova_urls.compute),
+            ),
+            shutdown.clone(),
+        )?,
+        RunningServer::spawn(
+            "nova-volume-api",
+            volume_listener,
+            nova_server::volume::router(nova.state.clone().with_public_endpoint(&nova_urls.volume)),
+            shutdown.clone(),
+        )?,
+        RunningServer::spawn(
+            "nova-network-api",
+            network_listener,
+            nova_server::network::router(
+                nova.state.clone().with_public_endpoint(&nova_urls.network),
+            ),
+            shutdown.clone(),
+        )?,
+    ];
 
     let services: Vec<Box<dyn Service>> = vec![
         Box::new(IdentityUp {
@@ -215,6 +261,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         Box::new(GlanceUp {
             url: format!("http://{}", endpoints.image),
         }),
+        Box::new(nova_urls),
         Box::new(SwiftService {
             proxy: proxy_server.local_addr(),
             storage: storage_addrs,
@@ -233,6 +280,10 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
     proxy_server.wait(GRACE).await?;
     identity_server.wait(GRACE).await?;
     glance_server.wait(GRACE).await?;
+    for s in nova_servers {
+        s.wait(GRACE).await?;
+    }
+    nova.embedded.shutdown().await;
     for s in storage_servers {
         s.wait(GRACE).await?;
     }
