@@ -113,7 +113,11 @@ def test_refused_signatures(cloud, creds):
     tampered = client(cloud, *creds)
 
     def tamper(request, **kwargs):
-        request.body = request.body.replace(b"DescribeRegions", b"DescribeImages")
+        body = request.body
+        if isinstance(body, str):
+            request.body = body.replace("DescribeRegions", "DescribeImages")
+        else:
+            request.body = body.replace(b"DescribeRegions", b"DescribeImages")
 
     tampered.meta.events.register("before-send.ec2.DescribeRegions", tamper)
     with pytest.raises(ClientError) as e:
