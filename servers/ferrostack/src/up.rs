@@ -217,7 +217,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         shutdown.clone(),
     )?;
 
-    let ec2_credentials = Arc::new(IdentityEc2Credentials(identity.clone()));
+    let ec2_credentials = Arc::new(IdentityEc2Credentials::new(identity.clone()));
     let nova = crate::nova::start(
         &cfg.nova,
         &dir,

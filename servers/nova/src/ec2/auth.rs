@@ -248,19 +248,19 @@ fn v2_signature(method: &str, secret: &str, data: &str) -> Ec2Result<String> {
 }
 
 /// Checks the request's signature at time `now` (epoch seconds) and
-/// returns who signed it.
+/// returns who signed it, with the access key used.
 pub(crate) async fn authenticate(
     r: &Signed<'_>,
     creds: &dyn Ec2Credentials,
     now: i64,
-) -> Ec2Result<Ec2Principal> {
+) -> Ec2Result<(String, Ec2Principal)> {
     let unknown = || Ec2Error::auth("AWS was not able to validate the provided access credentials");
     if let Some(v4) = parse_v4(r)? {
         check_skew(parse_amz_date(&v4.amz_date), now)?;
         let p = creds.lookup(&v4.access).await?.ok_or_else(unknown)?;
         let expected = v4_signature(&v4, p.secret.expose(), &canonical_request(&v4, r));
         return if same(&expected, &v4.signature) {
-            Ok(p)
+            Ok((v4.access, p))
         } else {
             Err(Ec2Error::signature())
         };
@@ -286,7 +286,7 @@ pub(crate) async fn authenticate(
     let method = params.get("SignatureMethod").unwrap_or("HmacSHA256");
     let expected = v2_signature(method, p.secret.expose(), &v2_string_to_sign(r))?;
     if same(&expected, sig) {
-        Ok(p)
+        Ok((access.to_owned(), p))
     } else {
         Err(Ec2Error::signature())
     }

@@ -40,7 +40,7 @@ fn boto_headers(signature: &str) -> HeaderMap {
 
 const BOTO_SIG: &str = "fd8c3c8a894b67a79e500327357e4615998f97fddf003fd0ea0b418386051a86";
 
-async fn check(headers: &HeaderMap, body: &[u8], now: i64) -> Ec2Result<Ec2Principal> {
+async fn check(headers: &HeaderMap, body: &[u8], now: i64) -> Ec2Result<(String, Ec2Principal)> {
     let params = Params::new(form_pairs(std::str::from_utf8(body).unwrap()));
     let r = Signed {
         method: "POST",
@@ -55,8 +55,11 @@ async fn check(headers: &HeaderMap, body: &[u8], now: i64) -> Ec2Result<Ec2Princ
 
 #[tokio::test]
 async fn sigv4_accepts_the_botocore_vector() {
-    let p = check(&boto_headers(BOTO_SIG), BODY, NOW).await.unwrap();
-    assert_eq!(p.project_id, "p");
+    let (access, p) = check(&boto_headers(BOTO_SIG), BODY, NOW).await.unwrap();
+    assert_eq!(
+        (access.as_str(), p.project_id.as_str()),
+        ("AKIDEXAMPLE", "p")
+    );
     // 14 minutes of skew either way is fine.
     check(&boto_headers(BOTO_SIG), BODY, NOW + 14 * 60)
         .await
@@ -111,7 +114,7 @@ fn v2_query(sig: &str, ts: &str) -> String {
     )
 }
 
-async fn check_v2(query: &str, now: i64) -> Ec2Result<Ec2Principal> {
+async fn check_v2(query: &str, now: i64) -> Ec2Result<(String, Ec2Principal)> {
     let mut h = HeaderMap::new();
     h.insert("host", HeaderValue::from_static("ec2.example:8773"));
     let params = Params::new(form_pairs(query));

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use identity_core::model::AssignmentFilter;
@@ -55,6 +55,13 @@ pub trait Ec2Credentials: Send + Sync + fmt::Debug + 'static {
     /// The principal of `access`, `None` when there is none (or its user
     /// or project is disabled). Errors mean the lookup itself failed.
     async fn lookup(&self, access: &str) -> Ec2Result<Option<Ec2Principal>>;
+
+    /// A token acting as the key's user on its project, asked for once the
+    /// request's signature checked out; `None` (the default) when the
+    /// services need none.
+    async fn token(&self, _access: &str) -> Ec2Result<Option<Ec2Secret>> {
+        Ok(None)
+    }
 }
 
 /// A fixed set of keys (tests, standalone servers).
@@ -83,9 +90,27 @@ impl Ec2Credentials for StaticEc2Credentials {
 
 /// The identity service's EC2 credentials (`openstack ec2 credentials
 /// create`): a key works while its user is enabled and holds a role on its
-/// enabled project; the context carries those roles.
+/// enabled project; the context carries those roles and a token issued for
+/// the key (reused until a minute before it expires).
 #[derive(Debug, Clone)]
-pub struct IdentityEc2Credentials(pub Arc<IdentityService>);
+pub struct IdentityEc2Credentials(pub Arc<IdentityService>, TokenCache);
+
+/// Tokens issued per access key, with their expiry.
+#[derive(Clone, Default)]
+pub(crate) struct TokenCache(Arc<Mutex<HashMap<String, (Ec2Secret, identity_core::Timestamp)>>>);
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenCache(<redacted>)")
+    }
+}
+
+impl IdentityEc2Credentials {
+    /// Keys of `identity`.
+    pub fn new(identity: Arc<IdentityService>) -> Self {
+        Self(identity, TokenCache::default())
+    }
+}
 
 fn unavailable(e: IdentityError) -> Ec2Error {
     Ec2Error::unavailable(format!("ec2 credential lookup: {e}"))
@@ -130,11 +155,38 @@ impl Ec2Credentials for IdentityEc2Credentials {
         if roles.is_empty() {
             return Ok(None);
         }
+        // (The token cache is keyed by access key; see `token`.)
         Ok(Some(Ec2Principal {
             secret: Ec2Secret::new(cred.secret.expose()),
             user_id: cred.user_id.to_string(),
             project_id: cred.project_id.to_string(),
             roles,
         }))
+    }
+
+    async fn token(&self, access: &str) -> Ec2Result<Option<Ec2Secret>> {
+        let now = super::time::epoch_secs(std::time::SystemTime::now()).saturating_add(60);
+        let soon = identity_core::Timestamp::from_micros(now.saturating_mul(1_000_000));
+        let cached = {
+            let cache = self.1 .0.lock().unwrap_or_else(|e| e.into_inner());
+            cache
+                .get(access)
+                .filter(|(_, exp)| *exp > soon)
+                .map(|(t, _)| t.clone())
+        };
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let issued = match self.0.authenticate_ec2(access).await {
+            Ok(t) => t,
+            Err(e @ (IdentityError::Unauthorized { .. } | IdentityError::NotFound { .. })) => {
+                return Err(Ec2Error::auth(format!("Unusable credential: {e}")))
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let token = Ec2Secret::new(issued.token.id.expose());
+        let mut cache = self.1 .0.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(access.to_owned(), (token.clone(), issued.token.expires_at));
+        Ok(Some(token))
     }
 }

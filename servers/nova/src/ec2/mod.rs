@@ -146,8 +146,12 @@ async fn serve(
         params: &params,
     };
     let now = time::epoch_secs(SystemTime::now());
-    let who = auth::authenticate(&signed, s.credentials.as_ref(), now).await?;
-    let ctx = context_of(&who, request_id)?;
+    let (access, who) = auth::authenticate(&signed, s.credentials.as_ref(), now).await?;
+    let mut ctx = context_of(&who, request_id)?;
+    // A token of the caller, for the services reached on its behalf (Glance).
+    if let Some(token) = s.credentials.token(&access).await? {
+        ctx = ctx.with_token(token.expose());
+    }
     let action = params.required("Action")?.to_owned();
     let host = headers
         .get(http::header::HOST)
