@@ -115,9 +115,9 @@ def test_refused_signatures(cloud, creds):
     def tamper(request, **kwargs):
         body = request.body
         if isinstance(body, str):
-            request.body = body.replace("DescribeRegions", "DescribeImages")
+            request.body = body.replace("2016-11-15", "2016-11-16")
         else:
-            request.body = body.replace(b"DescribeRegions", b"DescribeImages")
+            request.body = body.replace(b"2016-11-15", b"2016-11-16")
 
     tampered.meta.events.register("before-send.ec2.DescribeRegions", tamper)
     with pytest.raises(ClientError) as e:
