@@ -190,3 +190,65 @@ impl Ec2Credentials for IdentityEc2Credentials {
         Ok(Some(token))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use identity_core::service::{BootstrapConfig, PasswordHashing, UserUpdate};
+    use identity_core::{
+        AssignmentTarget, DomainId, IdentityConfig, MemoryIdentityBackend, Password, TokenId,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn identity_keys_carry_roles_and_a_cached_token() {
+        let cfg = IdentityConfig {
+            password_hashing: PasswordHashing::insecure_fast(),
+            ..IdentityConfig::default()
+        };
+        let id = IdentityService::new(Arc::new(MemoryIdentityBackend::new()), cfg).unwrap();
+        id.bootstrap(&BootstrapConfig::new(Password::new("secret")))
+            .await
+            .unwrap();
+        let id = Arc::new(id);
+        let domain = DomainId::default_domain();
+        let project = id.create_project(&domain, "p").await.unwrap();
+        let user = id.create_user(&domain, "u", None).await.unwrap();
+        let _ = id.create_role("member", None).await;
+        let target = AssignmentTarget::Project(project.id.clone());
+        id.grant_role_by_name(&user.id, target, "member")
+            .await
+            .unwrap();
+        let cred = id
+            .create_ec2_credential(&user.id, &project.id)
+            .await
+            .unwrap();
+
+        let keys = IdentityEc2Credentials::new(id.clone());
+        let p = keys.lookup(&cred.access).await.unwrap().unwrap();
+        assert_eq!(p.project_id, project.id.to_string());
+        assert_eq!(p.roles, ["member"]);
+        assert_eq!(p.secret.expose(), cred.secret.expose());
+        assert!(!format!("{p:?}{keys:?}").contains(cred.secret.expose()));
+        assert!(keys.lookup("unknown").await.unwrap().is_none());
+
+        // The token is the user's on the project, and reused.
+        let t = keys.token(&cred.access).await.unwrap().unwrap();
+        let v = id
+            .validate_token(&TokenId::new(t.expose()).unwrap(), &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(v.token.user.id, user.id);
+        let again = keys.token(&cred.access).await.unwrap().unwrap();
+        assert_eq!(again, t);
+        assert_eq!(keys.token("unknown").await.unwrap_err().code, "AuthFailure");
+
+        let off = UserUpdate {
+            enabled: Some(false),
+            ..UserUpdate::default()
+        };
+        id.update_user(&user.id, &off).await.unwrap();
+        assert!(keys.lookup(&cred.access).await.unwrap().is_none());
+    }
+}
