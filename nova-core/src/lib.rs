@@ -17,6 +17,12 @@
 //!   PostgreSQL backends, schema migrations and `db::open(location)`.
 //! - [`volume`]: the [`VolumeDriver`] trait, qemu-img file volumes and an
 //!   in-memory backend.
+//! - [`api`]: the [`ComputeApi`] every front end calls (authorization,
+//!   validation, atomic quotas, records, casts to the services).
+//! - [`service`]: the scheduler, compute (one per host), network and volume
+//!   services on the bus, and [`service::Embedded`], all of them in one
+//!   process; [`bootstrap`]: default flavors, network and floating pool.
+//! - [`image`]: the [`image::ImageService`] nova reaches Glance through.
 //!
 //! Each trait has a conformance suite (`conformance` modules, built for
 //! tests or with the `testkit` feature) that every backend passes.

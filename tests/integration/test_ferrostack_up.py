@@ -23,6 +23,10 @@ async_pending_interval_secs = 2
 bind = "127.0.0.1:0"
 [glance]
 bind = "127.0.0.1:0"
+[nova]
+compute_bind = "127.0.0.1:0"
+volume_bind = "127.0.0.1:0"
+network_bind = "127.0.0.1:0"
 """
 
 

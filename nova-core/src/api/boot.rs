@@ -77,6 +77,19 @@ impl ComputeApi {
             }
         }
         let (zone, forced_host) = self.parse_zone(ctx, req.availability_zone.as_deref())?;
+        if req.availability_zone.is_some() && zone != self.config.default_zone {
+            let known = self
+                .db
+                .list_services()
+                .await?
+                .iter()
+                .any(|h| h.zone == zone);
+            if !known {
+                return Err(Error::invalid(format!(
+                    "The requested availability zone is not available: {zone}"
+                )));
+            }
+        }
         let user_data = req
             .user_data
             .as_ref()

@@ -84,6 +84,32 @@ impl ComputeApi {
         rpc::cast(&*self.bus, &Topic::volume(), rpc::DELETE_VOLUME, &args).await
     }
 
+    /// Grows an available volume to `new_size_gb` (quota `gigabytes`);
+    /// returns the volume once the volume service grew it. InvalidInput
+    /// unless larger, Conflict unless `available`.
+    pub async fn extend_volume(
+        &self,
+        ctx: &RequestContext,
+        id: &VolumeId,
+        new_size_gb: u64,
+    ) -> Result<Volume> {
+        let v = self.get_volume(ctx, id).await?;
+        v.check_extend(new_size_gb)?;
+        let args = VolumeArgs {
+            volume_id: *id,
+            new_size_gb: Some(new_size_gb),
+        };
+        let () = rpc::call(
+            &*self.bus,
+            &Topic::volume(),
+            rpc::EXTEND_VOLUME,
+            &args,
+            self.config.call_timeout,
+        )
+        .await?;
+        self.get_volume(ctx, id).await
+    }
+
     /// Attaches a volume to a server (Conflict when in use); returns once
     /// the compute host attached it.
     pub async fn attach_volume(

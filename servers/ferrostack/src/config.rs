@@ -370,5 +370,29 @@ mod tests {
         let cfg: UpConfig = toml::from_str("[identity]\ntoken_ttl_secs = 5\n").unwrap();
         assert!(cfg.validate().is_err());
         assert!(toml::from_str::<UpConfig>("[identity]\nbogus = 1\n").is_err());
+        let cfg: UpConfig = toml::from_str("[nova]\ndriver = \"libvirt\"\n").unwrap();
+        assert!(cfg.validate().unwrap_err().to_string().contains("fake"));
+        let cfg: UpConfig = toml::from_str("[nova]\nhosts = 0\n").unwrap();
+        assert!(cfg.validate().is_err());
+        let cfg: UpConfig = toml::from_str("[nova]\nvolume_bind = \"10.0.0.1:8776\"\n").unwrap();
+        assert!(cfg.validate().unwrap_err().to_string().contains("loopback"));
+    }
+
+    #[test]
+    fn nova_defaults_and_overrides() {
+        let cfg = UpConfig::load(None).unwrap();
+        let ports = [
+            cfg.nova.compute_bind,
+            cfg.nova.volume_bind,
+            cfg.nova.network_bind,
+        ];
+        assert_eq!(ports.map(|a| a.port()), [8774, 8776, 9696]);
+        assert_eq!((cfg.nova.driver.as_str(), cfg.nova.hosts), ("fake", 2));
+        assert!(cfg.nova.database.is_none());
+        let text = "[nova]\ncompute_bind = \"127.0.0.1:0\"\nhosts = 3\ndatabase = \"memory:\"\n";
+        let cfg: UpConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!((cfg.nova.compute_bind.port(), cfg.nova.hosts), (0, 3));
+        assert!(cfg.nova.database.is_some());
     }
 }

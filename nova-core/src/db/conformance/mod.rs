@@ -14,10 +14,12 @@ use crate::model::{
     Resources, ServerStatus, TaskState, UserId, VmState, ZoneName,
 };
 
+mod boot;
 mod concurrency;
 mod ec2;
 mod resources;
 
+pub use boot::{boot_requests_by_reservation_and_token, pools_and_network_leases};
 pub use concurrency::{concurrent_fixed_ip_allocations, concurrent_quota_reservations};
 pub use ec2::{ec2_ids_are_stable, security_groups_lifecycle};
 pub use resources::{
@@ -36,6 +38,8 @@ pub async fn run_all(db: &dyn NovaDb) {
     floating_ips_lifecycle(db).await;
     volumes_have_at_most_one_attachment(db).await;
     quota_reserve_commit_release(db).await;
+    boot_requests_by_reservation_and_token(db).await;
+    pools_and_network_leases(db).await;
     concurrent_fixed_ip_allocations(db).await;
     concurrent_quota_reservations(db).await;
     security_groups_lifecycle(db).await;
@@ -47,7 +51,7 @@ pub(crate) fn project() -> ProjectId {
     ProjectId::new(format!("p-{}", uuid::Uuid::new_v4().simple())).unwrap()
 }
 
-fn user() -> UserId {
+pub(crate) fn user() -> UserId {
     UserId::new(format!("u-{}", uuid::Uuid::new_v4().simple())).unwrap()
 }
 

@@ -304,6 +304,7 @@ async fn boot_validation_errors_are_invalid_input() {
         bad(&|r| r.key_name = Some("missing".into())),
         bad(&|r| r.max_count = 1000),
         bad(&|r| r.name = String::new()),
+        bad(&|r| r.availability_zone = Some("atlantis".into())),
     ] {
         assert!(
             matches!(

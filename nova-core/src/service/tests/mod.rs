@@ -16,6 +16,7 @@ use crate::virt::FakeDriver;
 use super::{Embedded, EmbeddedConfig, ServiceTiming};
 
 mod core;
+mod flows;
 mod resources;
 #[cfg(all(feature = "postgres", feature = "amqp"))]
 mod services;

@@ -21,6 +21,10 @@ mod views;
 mod tests;
 #[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_stack;
+#[cfg(test)]
+mod tests_views;
 
 use std::str::FromStr;
 
