@@ -243,6 +243,9 @@ pub enum AuthMethod {
     Password,
     /// An existing token.
     Token,
+    /// An EC2 credential whose request signature the caller checked
+    /// (Keystone's `ec2credential`).
+    Ec2Credential,
 }
 
 impl AuthMethod {
@@ -251,6 +254,7 @@ impl AuthMethod {
         match self {
             Self::Password => "password",
             Self::Token => "token",
+            Self::Ec2Credential => "ec2credential",
         }
     }
 }

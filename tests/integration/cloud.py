@@ -29,6 +29,7 @@ bind = "127.0.0.1:0"
 compute_bind = "127.0.0.1:0"
 volume_bind = "127.0.0.1:0"
 network_bind = "127.0.0.1:0"
+ec2_bind = "127.0.0.1:0"
 hosts = 2
 """
 

@@ -313,6 +313,49 @@ impl IdentityService {
         Ok(IssuedToken { token, catalog })
     }
 
+    /// Issues a token for the user of EC2 credential `access`, scoped to
+    /// its project, once the caller has checked the request's signature
+    /// with the credential's secret (what Keystone's `/v3/ec2tokens` does).
+    ///
+    /// `Error::Unauthorized` for an unknown credential, a disabled user or
+    /// project, or a user without a role on the project.
+    pub async fn authenticate_ec2(&self, access: &str) -> Result<IssuedToken> {
+        let now = self.clock.now();
+        let cred = self
+            .backend
+            .get_ec2_credential(access)
+            .await
+            .map_err(|e| not_found_to(e, denied))?;
+        let user = self
+            .backend
+            .get_user(&cred.user_id)
+            .await
+            .map_err(|e| not_found_to(e, denied))?;
+        let (user, domain) = self.active_user(user).await?;
+        let scope = ScopeRequest::Project(ProjectSelector::Id(cred.project_id.clone()));
+        let (scope, roles) = self.resolve_scope(&user.id, &scope).await?;
+        let token = Token {
+            id: TokenId::generate(),
+            user: TokenUser {
+                id: user.id,
+                name: user.name,
+                domain: DomainSummary {
+                    id: domain.id,
+                    name: domain.name,
+                },
+            },
+            scope,
+            roles,
+            issued_at: now,
+            expires_at: now.saturating_add(self.config.token_ttl()),
+            methods: vec![AuthMethod::Ec2Credential],
+            audit_ids: vec![audit_id()],
+        };
+        self.backend.create_token(&token).await?;
+        let catalog = self.catalog_for(&token);
+        Ok(IssuedToken { token, catalog })
+    }
+
     /// The token with its roles and catalog.
     ///
     /// `Error::NotFound` when the token is unknown, revoked, expired (unless

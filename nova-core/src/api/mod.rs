@@ -31,6 +31,7 @@ mod context;
 mod flavors_keys;
 mod hosts;
 mod network;
+mod security_groups;
 pub(crate) mod servers;
 pub(crate) mod volumes;
 

@@ -45,6 +45,7 @@ use crate::model::{
     InstanceId, Ipv4Cidr, KeyPair, Network, NetworkId, ProjectId, QuotaLimits, QuotaResource,
     QuotaUsage, ServerStatus, TaskState, UserId, Volume, VolumeAttachment, VolumeId,
 };
+use crate::model::{Ec2Kind, SecurityGroup, SecurityGroupRule};
 
 mod codec;
 #[cfg(any(test, feature = "testkit"))]
@@ -270,6 +271,51 @@ pub trait NovaDb: Send + Sync + fmt::Debug + 'static {
         project: &ProjectId,
         deltas: &[(QuotaResource, u64)],
     ) -> Result<()>;
+
+    // ---- security groups ----
+
+    /// Stores a new group; `AlreadyExists` when the project has one of
+    /// that name.
+    async fn create_security_group(&self, group: &SecurityGroup) -> Result<()>;
+    /// One group by id.
+    async fn get_security_group(&self, id: &str) -> Result<SecurityGroup>;
+    /// Groups of `project` (all when `None`), sorted by name then id.
+    async fn list_security_groups(&self, project: Option<&ProjectId>)
+        -> Result<Vec<SecurityGroup>>;
+    /// Removes a group; [`Error::Conflict`] while an existing instance is
+    /// a member.
+    async fn delete_security_group(&self, id: &str) -> Result<()>;
+    /// Appends a rule to a group; `AlreadyExists` when the group has a
+    /// rule admitting the same traffic.
+    async fn add_security_group_rule(
+        &self,
+        group: &str,
+        rule: &SecurityGroupRule,
+    ) -> Result<SecurityGroup>;
+    /// Removes the rule with id `rule` from a group (`NotFound` when absent).
+    async fn remove_security_group_rule(&self, group: &str, rule: &str) -> Result<SecurityGroup>;
+    /// Makes `instance` a member of exactly `groups` (ids; `NotFound` when
+    /// one is unknown).
+    async fn set_instance_security_groups(
+        &self,
+        instance: &InstanceId,
+        groups: &[String],
+    ) -> Result<()>;
+    /// The groups `instance` is a member of, sorted by name.
+    async fn instance_security_groups(&self, instance: &InstanceId) -> Result<Vec<SecurityGroup>>;
+
+    // ---- EC2 ids ----
+
+    /// The EC2 id of `uuid` as a `kind`, made (random, unused) on first
+    /// request and never changed after. Concurrent callers get the same id.
+    async fn ec2_id(&self, kind: Ec2Kind, uuid: &str) -> Result<String>;
+    /// Records `ec2_id` as the id of `uuid` unless it has one already
+    /// (several instances of one reservation share its `r-` id); returns
+    /// the id `uuid` has.
+    async fn bind_ec2_id(&self, kind: Ec2Kind, uuid: &str, ec2_id: &str) -> Result<String>;
+    /// The kind and UUID an EC2 id names (the first by UUID when several
+    /// share it); `NotFound` for an id never handed out.
+    async fn resolve_ec2_id(&self, ec2_id: &str) -> Result<(Ec2Kind, String)>;
 }
 
 /// Opens the database a config string names:

@@ -99,4 +99,27 @@ ALTER TABLE instances ADD COLUMN launch_index BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX instances_reservation ON instances (reservation_id);
 CREATE UNIQUE INDEX instances_client_token ON instances (project_id, client_token, launch_index);
 "#,
+    // 3: security groups and the EC2 id map (servers/nova's EC2 API).
+    r#"
+CREATE TABLE security_groups (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (project_id, name)
+);
+CREATE TABLE instance_security_groups (
+    instance_id TEXT NOT NULL,
+    group_id TEXT NOT NULL REFERENCES security_groups (id) ON DELETE CASCADE,
+    PRIMARY KEY (instance_id, group_id)
+);
+CREATE INDEX instance_security_groups_group ON instance_security_groups (group_id);
+CREATE TABLE ec2_ids (
+    kind TEXT NOT NULL,
+    uuid TEXT NOT NULL,
+    ec2_id TEXT NOT NULL,
+    PRIMARY KEY (kind, uuid)
+);
+CREATE INDEX ec2_ids_ec2_id ON ec2_ids (ec2_id);
+"#,
 ];

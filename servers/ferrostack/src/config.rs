@@ -42,6 +42,9 @@ pub(crate) struct NovaUpConfig {
     /// Networking API listen address.
     #[serde(default = "default_network_bind")]
     pub(crate) network_bind: SocketAddr,
+    /// EC2 query API listen address.
+    #[serde(default = "default_ec2_bind")]
+    pub(crate) ec2_bind: SocketAddr,
     /// The nova database: `sqlite:PATH`, a path, `memory:`, or a
     /// `postgres://` URL; `DIR/nova.db` when absent.
     #[serde(default)]
@@ -60,6 +63,7 @@ impl Default for NovaUpConfig {
             compute_bind: default_compute_bind(),
             volume_bind: default_volume_bind(),
             network_bind: default_network_bind(),
+            ec2_bind: default_ec2_bind(),
             database: None,
             driver: default_driver(),
             hosts: default_hosts(),
@@ -75,6 +79,9 @@ fn default_volume_bind() -> SocketAddr {
 }
 fn default_network_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9696))
+}
+fn default_ec2_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8773))
 }
 fn default_driver() -> String {
     "fake".into()
@@ -286,6 +293,7 @@ impl UpConfig {
             &n.compute_bind,
             &n.volume_bind,
             &n.network_bind,
+            &n.ec2_bind,
         ];
         for a in s.storage_binds.iter().chain(others) {
             if !a.ip().is_loopback() {

@@ -25,6 +25,7 @@ pub(crate) struct Endpoints {
     pub(crate) compute: SocketAddr,
     pub(crate) volume: SocketAddr,
     pub(crate) network: SocketAddr,
+    pub(crate) ec2: SocketAddr,
 }
 
 impl Endpoints {
@@ -55,6 +56,7 @@ impl Endpoints {
                 region,
                 &format!("http://{}", self.network),
             );
+        c.register_all("ec2", "nova-ec2", region, &format!("http://{}/", self.ec2));
         let volume = format!("http://{}/v3/$(project_id)s", self.volume);
         c.register_all("block-storage", "cinder", region, &volume)
             .register_all("volumev3", "cinderv3", region, &volume);

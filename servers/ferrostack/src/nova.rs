@@ -71,6 +71,7 @@ pub(crate) struct NovaUp {
     pub(crate) compute: String,
     pub(crate) volume: String,
     pub(crate) network: String,
+    pub(crate) ec2: String,
 }
 
 impl Service for NovaUp {
@@ -89,6 +90,7 @@ impl Service for NovaUp {
                 format!("{}/v3", self.volume),
             ),
             ("network (neutron v2.0)".into(), self.network.clone()),
+            ("ec2".into(), format!("{}/", self.ec2)),
         ]
     }
 

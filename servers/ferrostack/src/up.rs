@@ -33,6 +33,7 @@ use crate::nova::NovaUp;
 use crate::openrc::OpenRc;
 use crate::rings::DEVICE;
 use crate::secrets::{load_or_create_cluster, load_or_create_key};
+use nova_server::ec2::{Ec2State, IdentityEc2Credentials};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const NODE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -132,6 +133,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
     let compute_listener = bind(cfg.nova.compute_bind).await?;
     let volume_listener = bind(cfg.nova.volume_bind).await?;
     let network_listener = bind(cfg.nova.network_bind).await?;
+    let ec2_listener = bind(cfg.nova.ec2_bind).await?;
     let endpoints = Endpoints {
         identity: identity_listener.local_addr()?,
         image: glance_listener.local_addr()?,
@@ -139,6 +141,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         compute: compute_listener.local_addr()?,
         volume: volume_listener.local_addr()?,
         network: network_listener.local_addr()?,
+        ec2: ec2_listener.local_addr()?,
     };
     let admin_password = load_or_create_key(&dir.join("admin.key"))?;
     let identity = crate::identity::build(&cfg.identity, &dir, &endpoints, &admin_password).await?;
@@ -236,6 +239,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         shutdown.clone(),
     )?;
 
+    let ec2_credentials = Arc::new(IdentityEc2Credentials::new(identity.clone()));
     let nova = crate::nova::start(
         &cfg.nova,
         &dir,
@@ -248,6 +252,7 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
         compute: format!("http://{}", endpoints.compute),
         volume: format!("http://{}", endpoints.volume),
         network: format!("http://{}", endpoints.network),
+        ec2: format!("http://{}", endpoints.ec2),
     };
     let nova_servers = [
         RunningServer::spawn(
@@ -270,6 +275,16 @@ pub(crate) async fn run(data_dir: &Path, config: Option<&Path>) -> anyhow::Resul
             nova_server::network::router(
                 nova.state.clone().with_public_endpoint(&nova_urls.network),
             ),
+            shutdown.clone(),
+        )?,
+        RunningServer::spawn(
+            "nova-ec2-api",
+            ec2_listener,
+            nova_server::ec2::router(Ec2State::new(
+                nova.embedded.api.clone(),
+                ec2_credentials,
+                cfg.identity.region.clone(),
+            )),
             shutdown.clone(),
         )?,
     ];

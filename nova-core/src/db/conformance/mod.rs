@@ -16,10 +16,12 @@ use crate::model::{
 
 mod boot;
 mod concurrency;
+mod ec2;
 mod resources;
 
 pub use boot::{boot_requests_by_reservation_and_token, pools_and_network_leases};
 pub use concurrency::{concurrent_fixed_ip_allocations, concurrent_quota_reservations};
+pub use ec2::{ec2_ids_are_stable, security_groups_lifecycle};
 pub use resources::{
     fixed_ips_lease_lowest_free_and_release, floating_ips_lifecycle, quota_reserve_commit_release,
     volumes_have_at_most_one_attachment,
@@ -40,6 +42,8 @@ pub async fn run_all(db: &dyn NovaDb) {
     pools_and_network_leases(db).await;
     concurrent_fixed_ip_allocations(db).await;
     concurrent_quota_reservations(db).await;
+    security_groups_lifecycle(db).await;
+    ec2_ids_are_stable(db).await;
 }
 
 /// A random project id.
@@ -56,7 +60,7 @@ pub(crate) fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_600_000_000 + secs)
 }
 
-fn vm(project: &ProjectId, name: &str) -> Instance {
+pub(crate) fn vm(project: &ProjectId, name: &str) -> Instance {
     Instance::new(name, project.clone(), user(), &default_flavors()[0], None)
 }
 

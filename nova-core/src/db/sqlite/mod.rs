@@ -20,8 +20,10 @@ use crate::model::{
     InstanceId, Ipv4Cidr, KeyPair, Network, NetworkId, ProjectId, QuotaLimits, QuotaResource,
     QuotaUsage, TaskState, UserId, Volume, VolumeAttachment, VolumeId,
 };
+use crate::model::{Ec2Kind, SecurityGroup, SecurityGroupRule};
 
 mod compute;
+mod ec2;
 mod net;
 mod quota;
 mod volumes;
@@ -441,6 +443,72 @@ impl NovaDb for SqliteNovaDb {
         let (p, d) = (project.clone(), deltas.to_vec());
         self.tx(move |tx| quota::adjust(tx, &p, &d, quota::Adjust::Release))
             .await
+    }
+
+    async fn create_security_group(&self, group: &SecurityGroup) -> Result<()> {
+        let g = group.clone();
+        self.tx(move |tx| ec2::create_group(tx, &g)).await
+    }
+
+    async fn get_security_group(&self, id: &str) -> Result<SecurityGroup> {
+        let id = id.to_owned();
+        self.tx(move |tx| ec2::get_group(tx, &id)).await
+    }
+
+    async fn list_security_groups(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> Result<Vec<SecurityGroup>> {
+        let p = project.cloned();
+        self.tx(move |tx| ec2::list_groups(tx, p.as_ref())).await
+    }
+
+    async fn delete_security_group(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.tx(move |tx| ec2::delete_group(tx, &id)).await
+    }
+
+    async fn add_security_group_rule(
+        &self,
+        group: &str,
+        rule: &SecurityGroupRule,
+    ) -> Result<SecurityGroup> {
+        let (g, r) = (group.to_owned(), rule.clone());
+        self.tx(move |tx| ec2::add_rule(tx, &g, &r)).await
+    }
+
+    async fn remove_security_group_rule(&self, group: &str, rule: &str) -> Result<SecurityGroup> {
+        let (g, r) = (group.to_owned(), rule.to_owned());
+        self.tx(move |tx| ec2::remove_rule(tx, &g, &r)).await
+    }
+
+    async fn set_instance_security_groups(
+        &self,
+        instance: &InstanceId,
+        groups: &[String],
+    ) -> Result<()> {
+        let (i, g) = (*instance, groups.to_vec());
+        self.tx(move |tx| ec2::set_members(tx, &i, &g)).await
+    }
+
+    async fn instance_security_groups(&self, instance: &InstanceId) -> Result<Vec<SecurityGroup>> {
+        let i = *instance;
+        self.tx(move |tx| ec2::groups_of(tx, &i)).await
+    }
+
+    async fn ec2_id(&self, kind: Ec2Kind, uuid: &str) -> Result<String> {
+        let u = uuid.to_owned();
+        self.tx(move |tx| ec2::ec2_id(tx, kind, &u)).await
+    }
+
+    async fn bind_ec2_id(&self, kind: Ec2Kind, uuid: &str, ec2_id: &str) -> Result<String> {
+        let (u, e) = (uuid.to_owned(), ec2_id.to_owned());
+        self.tx(move |tx| ec2::bind(tx, kind, &u, &e)).await
+    }
+
+    async fn resolve_ec2_id(&self, ec2_id: &str) -> Result<(Ec2Kind, String)> {
+        let e = ec2_id.to_owned();
+        self.tx(move |tx| ec2::resolve(tx, &e)).await
     }
 }
 
