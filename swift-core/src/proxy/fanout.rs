@@ -167,6 +167,19 @@ impl Inner {
     where
         F: Fn(&Target) -> NodeRequest,
     {
+        self.read_failover_at(targets, build).await.0
+    }
+
+    /// [`Inner::read_failover`], also telling which target's answer it is
+    /// (`None` for a 404 or 503 made of several answers).
+    pub(crate) async fn read_failover_at<F>(
+        &self,
+        targets: &[Target],
+        build: F,
+    ) -> (NodeResponse, Option<usize>)
+    where
+        F: Fn(&Target) -> NodeRequest,
+    {
         let newest = targets.first().is_some_and(|t| {
             build(t)
                 .headers
@@ -178,7 +191,7 @@ impl Inner {
         }
         let mut not_found: Option<Outcome> = None;
         let mut tombstone: Option<Timestamp> = None;
-        for target in targets {
+        for (i, target) in targets.iter().enumerate() {
             let resp = match self.send(target, build(target)).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -204,34 +217,36 @@ impl Inner {
                     if tombstone.is_some() && ts.is_some() && ts < tombstone {
                         continue;
                     }
-                    return resp;
+                    return (resp, Some(i));
                 }
-                _ => return resp,
+                _ => return (resp, Some(i)),
             }
         }
-        match not_found {
+        let resp = match not_found {
             Some(o) => NodeResponse {
                 status: 404,
                 headers: o.headers,
                 body: stream::once(o.body),
             },
             None => NodeResponse::status(503),
-        }
+        };
+        (resp, None)
     }
 }
 
 impl Inner {
     /// `X-Newest: true`: asks every node at once and answers the newest
     /// success; a newer tombstone wins over older data.
-    async fn read_newest<F>(&self, targets: &[Target], build: &F) -> NodeResponse
+    async fn read_newest<F>(&self, targets: &[Target], build: &F) -> (NodeResponse, Option<usize>)
     where
         F: Fn(&Target) -> NodeRequest,
     {
         let answers = join_all(targets.iter().map(|t| self.send(t, build(t)))).await;
-        let mut best: Option<NodeResponse> = None;
+        let mut best: Option<(NodeResponse, usize)> = None;
         let mut not_found: Option<NodeResponse> = None;
         let mut tombstone: Option<Timestamp> = None;
-        for resp in answers.into_iter().flatten() {
+        for (i, answer) in answers.into_iter().enumerate() {
+            let Ok(resp) = answer else { continue };
             let ts = backend_timestamp(&resp.headers);
             if resp.status == 404 {
                 if ts > tombstone {
@@ -241,16 +256,20 @@ impl Inner {
             } else if (200..300).contains(&resp.status)
                 && best
                     .as_ref()
-                    .is_none_or(|b| ts > backend_timestamp(&b.headers))
+                    .is_none_or(|(b, _)| ts > backend_timestamp(&b.headers))
             {
-                best = Some(resp);
+                best = Some((resp, i));
             }
         }
         match (best, not_found) {
-            (Some(b), _) if tombstone.is_none() || backend_timestamp(&b.headers) >= tombstone => b,
-            (_, Some(nf)) => nf,
-            (Some(b), None) => b,
-            (None, None) => NodeResponse::status(503),
+            (Some((b, i)), _)
+                if tombstone.is_none() || backend_timestamp(&b.headers) >= tombstone =>
+            {
+                (b, Some(i))
+            }
+            (_, Some(nf)) => (nf, None),
+            (Some((b, i)), None) => (b, Some(i)),
+            (None, None) => (NodeResponse::status(503), None),
         }
     }
 }

@@ -27,6 +27,7 @@ mod auditor;
 #[cfg(feature = "http-client")]
 mod over_http;
 mod replicator;
+mod resume;
 
 const PART_POWER: u8 = 4;
 

@@ -13,6 +13,7 @@ mod account;
 mod container;
 pub(crate) mod object;
 pub(crate) mod object_put;
+mod resume;
 
 pub(crate) use object::apply_delete_at;
 

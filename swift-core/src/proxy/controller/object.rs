@@ -1,19 +1,21 @@
 //! The object controller: GET/HEAD with failover, POST, DELETE; PUT is in
-//! `object_put`, copies in `copy`.
+//! `object_put`, copies in `copy`; a GET body that fails mid-stream is
+//! resumed from another replica (`resume`).
 
 use std::time::Duration;
 
 use futures::StreamExt;
 
 use super::super::conditional;
-use super::super::fanout::{best_response, client_headers, quorum_size};
+use super::super::fanout::{best_response, client_headers, quorum_size, Target};
 use super::super::response::Reply;
 use super::super::{Ctx, Inner, OBJECT_METHODS};
+use super::resume::{resumable, Plan, Resume};
 use super::{set_update_headers, update_targets, Exists};
 use crate::error::Error;
 use crate::headers::Headers;
 use crate::names::MetaKind;
-use crate::node::{NodeMethod, NodeResponse};
+use crate::node::{NodeMethod, NodeRequest, NodeResponse};
 use crate::ring::RingKind;
 use crate::stream::ByteStream;
 use crate::timestamp::Timestamp;
@@ -115,21 +117,32 @@ impl Inner {
         };
         let nodes = self.nodes(RingKind::Object, account, Some(container), Some(object));
         let path = format!("{account}/{container}/{object}");
-        let mut resp = self
-            .read_failover(&nodes.read_order(), |t| {
-                let mut r = crate::node::NodeRequest::new(
-                    node_method.clone(),
-                    &t.device,
-                    t.partition,
-                    &path,
-                );
-                r.query = query.to_vec();
-                r.headers = headers.clone();
-                r
-            })
-            .await;
+        let targets = nodes.read_order();
+        let build = |t: &Target| {
+            let mut r = NodeRequest::new(node_method.clone(), &t.device, t.partition, &path);
+            r.query = query.to_vec();
+            r.headers = headers.clone();
+            r
+        };
+        let (mut resp, chosen) = self.read_failover_at(&targets, build).await;
         let body = std::mem::replace(&mut resp.body, crate::stream::empty());
-        resp.body = idle_timeout(body, self.config.node_timeout());
+        let body = idle_timeout(body, self.config.node_timeout());
+        resp.body = match (node_method, chosen, Plan::of(&resp)) {
+            (NodeMethod::Get, Some(i), Some(plan)) => {
+                // The other nodes, those after the chosen one first.
+                let others = targets[i + 1..].iter().chain(&targets[..i]).cloned();
+                let resume = Resume {
+                    client: self.client.clone(),
+                    timeout: self.config.node_timeout(),
+                    targets: others.collect(),
+                    path,
+                    query: query.to_vec(),
+                    headers,
+                };
+                resumable(body, plan, resume)
+            }
+            _ => body,
+        };
         resp
     }
 
