@@ -218,7 +218,7 @@ setup() {
     write_rings
 }
 
-start_one() {  # start_one NAME PORT COMMAND...
+launch() {  # launch NAME PORT COMMAND...: start in the background, no waiting
     local name="$1" port="$2"; shift 2
     if alive "$name"; then say "$name already running"; return 0; fi
     listening "$port" && die "port $IP:$port (for $name) is taken by another process"
@@ -226,29 +226,40 @@ start_one() {  # start_one NAME PORT COMMAND...
     # setsid: its own process group, so `stop` signals exactly this tree
     SWIFT_REF_CONF="$ETC/swift.conf" setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
     echo $! > "$RUN/$name.pid"
-    local i
+}
+
+await() {  # await NAME PORT: until it listens (30 s), or fail if it exited
+    local name="$1" port="$2" i
     for i in $(seq 1 150); do
         listening "$port" && return 0
         # (kill -0: until exec the pid still shows the shell's command line)
-        kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null || { tail -n 20 "$LOGS/$name.log" >&2; die "$name exited during start-up"; }
+        kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null || { tail -n 20 "$LOGS/$name.log" >&2; stop; die "$name exited during start-up"; }
         sleep 0.2
     done
+    stop
     die "$name did not listen on $port within 30 s"
 }
 
 start() {
     setup
     local py="$VENV/bin/python" r="$ROOT/run-swift.py"
-    start_one memcached "$MC_PORT" memcached -l "$IP" -p "$MC_PORT" -U 0 -m 64 -t 2 -u "$(id -un)"
-    start_one account-server "$ACCT_PORT" "$py" "$r" swift-account-server "$ETC/account-server.conf" -v
-    start_one container-server "$CONT_PORT" "$py" "$r" swift-container-server "$ETC/container-server.conf" -v
-    start_one object-server "$OBJ_PORT" "$py" "$r" swift-object-server "$ETC/object-server.conf" -v
-    start_one proxy-server "$PORT" "$py" "$r" swift-proxy-server "$ETC/proxy-server.conf" -v
+    # All at once: each Python server needs seconds to import Swift.
+    launch memcached "$MC_PORT" memcached -l "$IP" -p "$MC_PORT" -U 0 -m 64 -t 2 -u "$(id -un)"
+    launch account-server "$ACCT_PORT" "$py" "$r" swift-account-server "$ETC/account-server.conf" -v
+    launch container-server "$CONT_PORT" "$py" "$r" swift-container-server "$ETC/container-server.conf" -v
+    launch object-server "$OBJ_PORT" "$py" "$r" swift-object-server "$ETC/object-server.conf" -v
+    launch proxy-server "$PORT" "$py" "$r" swift-proxy-server "$ETC/proxy-server.conf" -v
+    await memcached "$MC_PORT"
+    await account-server "$ACCT_PORT"
+    await container-server "$CONT_PORT"
+    await object-server "$OBJ_PORT"
+    await proxy-server "$PORT"
     local p i ok
     for p in "$ACCT_PORT" "$CONT_PORT" "$OBJ_PORT" "$PORT"; do
         ok=0
         for i in $(seq 1 50); do
-            if [ "$(curl -s -m 2 "http://$IP:$p/healthcheck" 2>/dev/null)" = OK ]; then ok=1; break; fi
+            if "$VENV/bin/python" -c 'import sys, urllib.request as u; sys.exit(u.urlopen(sys.argv[1], timeout=2).read() != b"OK")' \
+                "http://$IP:$p/healthcheck" 2>/dev/null; then ok=1; break; fi
             sleep 0.2
         done
         [ "$ok" = 1 ] || { stop; die "healthcheck on port $p failed"; }

@@ -9,6 +9,7 @@
 //! - `glance-load`: 1 GiB image upload and download.
 
 pub mod limits;
+pub mod listing;
 pub mod procs;
 pub mod report;
 pub mod ring_bench;

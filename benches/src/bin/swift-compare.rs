@@ -13,12 +13,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
-use ferrostack_benches::report::{loadavg, ListingSide, Machine, Pair, Report};
+use ferrostack_benches::listing::{grow_and_list, ListingPlan};
+use ferrostack_benches::report::{loadavg, Machine, Pair, Report};
 use ferrostack_benches::ring_bench::{rebalance, RingShape, Syntax};
 use ferrostack_benches::stats::PhaseStats;
 use ferrostack_benches::swift::{auth, body, phase, scratch_name, Op, PhaseSpec, Target};
@@ -109,11 +110,11 @@ impl Args {
     fn apply_smoke(&mut self) {
         if self.smoke {
             self.clients = self.clients.min(4);
-            self.count = self.count.min(40);
+            self.count = self.count.min(24);
             self.rounds = 1;
             self.phase_secs = self.phase_secs.min(20);
-            self.large_size = self.large_size.min(4 << 20);
-            self.listing_objects = self.listing_objects.min(60);
+            self.large_size = self.large_size.min(2 << 20);
+            self.listing_objects = self.listing_objects.min(40);
             self.listing_secs = self.listing_secs.min(20);
             self.ring_part_power = self.ring_part_power.min(8);
             self.ring_devices = self.ring_devices.min(10);
@@ -240,87 +241,15 @@ async fn large_object(args: &Args, sys: &Systems, report: &mut Report) -> anyhow
     Ok(())
 }
 
-/// Grows both containers (0-byte objects, interleaved chunks) to
-/// `listing_objects` or the time limit, then lists each in full.
 async fn listing(args: &Args, sys: &Systems, report: &mut Report) -> anyhow::Result<()> {
-    let n = args.listing_objects;
-    let probe = (n / 10).clamp(1, 2000);
-    let chunk = (n / 20).max(probe);
     let t = sys.targets("compare-listing").await?;
-    let empty = Bytes::new();
-    let started = Instant::now();
-    let limit = Duration::from_secs(args.listing_secs);
-    let mut stored = Pair {
-        ours: 0usize,
-        reference: 0usize,
+    let plan = ListingPlan {
+        objects: args.listing_objects,
+        clients: args.clients,
+        phase_limit: Duration::from_secs(args.phase_secs),
+        grow_limit: Duration::from_secs(args.listing_secs),
     };
-    let mut rates = Pair {
-        ours: (0.0, 0.0),
-        reference: (0.0, 0.0),
-    };
-    let mut last_reported = 0usize;
-    for (tt, done, rate) in [
-        (&t.ours, &mut stored.ours, &mut rates.ours),
-        (&t.reference, &mut stored.reference, &mut rates.reference),
-    ] {
-        let s = phase(tt, spec(args, Op::Put, 0, probe), &empty).await?;
-        check(report, "listing growth", &s);
-        *done = s.ok + s.errors;
-        rate.0 = s.ops_per_sec;
-    }
-    // Interleaved growth: ours a chunk, the reference a chunk.
-    let budget_end = started + limit * 2;
-    while (stored.ours < n || stored.reference < n) && Instant::now() < budget_end {
-        for (tt, done, rate) in [
-            (&t.ours, &mut stored.ours, &mut rates.ours),
-            (&t.reference, &mut stored.reference, &mut rates.reference),
-        ] {
-            if *done >= n {
-                continue;
-            }
-            let left = budget_end.saturating_duration_since(Instant::now()) / 2;
-            let mut sp = spec(args, Op::Put, *done, chunk.min(n - *done));
-            sp.limit = sp.limit.min(left).max(Duration::from_secs(1));
-            let s = phase(tt, sp, &empty).await?;
-            check(report, "listing growth", &s);
-            *done += s.ok + s.errors;
-            rate.1 = s.ops_per_sec;
-        }
-        if stored.ours / (n / 10).max(1) != last_reported {
-            last_reported = stored.ours / (n / 10).max(1);
-            println!(
-                "  listing growth: ours {} reference {} objects ({:.0} s)",
-                stored.ours,
-                stored.reference,
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    let list_deadline = Instant::now() + limit;
-    let mut sides = Vec::new();
-    for (tt, done, rate) in [
-        (&t.ours, stored.ours, rates.ours),
-        (&t.reference, stored.reference, rates.reference),
-    ] {
-        let t0 = Instant::now();
-        let names = tt.list_all(10_000, list_deadline).await?;
-        let secs = t0.elapsed().as_secs_f64();
-        if names != done {
-            report.failures.push(format!(
-                "listing returned {names} names, {done} were stored"
-            ));
-        }
-        sides.push(ListingSide {
-            objects: names,
-            put_empty_ops: rate.0,
-            put_full_ops: rate.1,
-            list_secs: secs,
-            list_per_sec: names as f64 / secs.max(1e-9),
-        });
-    }
-    let reference = sides.pop().context("no reference listing")?;
-    let ours = sides.pop().context("no listing of ours")?;
-    report.listing = Some(Pair { ours, reference });
+    report.listing = Some(grow_and_list(&t, plan, &mut report.failures).await?);
     Ok(())
 }
 
