@@ -74,8 +74,9 @@ listening() { (exec 3<>"/dev/tcp/$IP/$1") 2>/dev/null; }
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         local py=""
-        for c in python3.12 python3.11 python3.10 python3; do
-            if command -v "$c" >/dev/null 2>&1; then py="$(command -v "$c")"; break; fi
+        # (pyenv shims exist for versions that are not selected: try each)
+        for c in python3 python3.12 python3.11 python3.10; do
+            if "$c" -c 'import venv, ensurepip' >/dev/null 2>&1; then py="$c"; break; fi
         done
         [ -n "$py" ] || die "python3 is required"
         say "creating venv $VENV"

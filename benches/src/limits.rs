@@ -23,6 +23,9 @@ pub struct Limits {
     pub disk_fsync_mb_s: f64,
     /// MD5 of 1 MiB buffers on one core.
     pub md5_mb_s: f64,
+    /// New 4 KiB files written and fsynced per second, one after another
+    /// (what bounds a small PUT's latency: each replica fsyncs its file).
+    pub fsync_4k_per_sec: f64,
 }
 
 fn rate(bytes: u64, t0: Instant) -> f64 {
@@ -79,6 +82,22 @@ pub fn disk_fsync_mb_s(dir: &Path, bytes: u64) -> anyhow::Result<f64> {
     Ok(r)
 }
 
+/// Creates, writes (4 KiB), fsyncs and removes `n` files in `dir`, one
+/// after another; files per second.
+pub fn fsync_4k_per_sec(dir: &Path, n: usize) -> anyhow::Result<f64> {
+    let chunk = [7u8; 4096];
+    let t0 = Instant::now();
+    for i in 0..n {
+        let path = dir.join(format!("fsync-probe-{}-{i}", std::process::id()));
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&chunk)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::remove_file(&path)?;
+    }
+    Ok(n as f64 / t0.elapsed().as_secs_f64().max(1e-9))
+}
+
 /// MD5 over `bytes` (rounded up to MiB) on this thread.
 pub fn md5_mb_s(bytes: u64) -> f64 {
     let chunk = vec![7u8; CHUNK];
@@ -99,10 +118,13 @@ pub async fn measure(dir: &Path, bytes: u64) -> anyhow::Result<Limits> {
     let d = dir.to_path_buf();
     let disk_fsync_mb_s = tokio::task::spawn_blocking(move || disk_fsync_mb_s(&d, bytes)).await??;
     let md5_mb_s = tokio::task::spawn_blocking(move || md5_mb_s(bytes)).await?;
+    let d = dir.to_path_buf();
+    let fsync_4k_per_sec = tokio::task::spawn_blocking(move || fsync_4k_per_sec(&d, 200)).await??;
     Ok(Limits {
         loopback_mb_s,
         disk_fsync_mb_s,
         md5_mb_s,
+        fsync_4k_per_sec,
     })
 }
 
@@ -115,6 +137,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = measure(dir.path(), 4 << 20).await.unwrap();
         assert!(l.loopback_mb_s > 0.0 && l.disk_fsync_mb_s > 0.0 && l.md5_mb_s > 0.0);
+        assert!(l.fsync_4k_per_sec > 0.0);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -139,8 +139,9 @@ impl Report {
         }
         if let Some(l) = &self.limits {
             o += &format!(
-                "\nmachine limits (MB/s): loopback TCP {:.0}, disk write+fsync {:.0}, MD5 {:.0}\n",
-                l.loopback_mb_s, l.disk_fsync_mb_s, l.md5_mb_s
+                "\nmachine limits (MB/s): loopback TCP {:.0}, disk write+fsync {:.0}, MD5 {:.0}; \
+                 4 KiB file+fsync {:.0}/s sequential\n",
+                l.loopback_mb_s, l.disk_fsync_mb_s, l.md5_mb_s, l.fsync_4k_per_sec
             );
         }
         if !self.large.is_empty() {
@@ -148,6 +149,7 @@ impl Report {
                 loopback_mb_s: 0.0,
                 disk_fsync_mb_s: 0.0,
                 md5_mb_s: 0.0,
+                fsync_4k_per_sec: 0.0,
             });
             o += "large object (MB/s; limit: PUT min(loopback, MD5, disk/3 replicas), GET loopback)\n";
             for p in &self.large {
