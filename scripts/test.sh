@@ -229,6 +229,27 @@ if [ "${SKIP_PYTHON:-0}" != 1 ] && [ "${SKIP_SWIFT_FUNCTESTS:-0}" != 1 ]; then
 fi
 # --- end Swift functional test suite -------------------------------------------
 
+# --- swift-compare smoke (issue 9): ours vs reference Swift, tiny counts ----
+# Uses the debug binaries built above (a release build just for this would
+# double the build time); the reference Swift is pip-installed once into
+# $FERROSTACK_CACHE/swift-ref/venv by benches/compare/swift-ref.sh. The
+# figures of a smoke run mean nothing: it checks that the driver, both
+# systems and their clean shutdown work. Exits non-zero if any step failed.
+if [ "${SKIP_PYTHON:-0}" != 1 ]; then
+    phase "swift-compare --smoke (reference Swift side by side)"
+    if ! command -v memcached >/dev/null 2>&1; then
+        apt_install memcached
+    fi
+    bash "$ROOT/benches/compare/swift-ref.sh" setup
+    set +e
+    timeout --signal=INT 300 "$CARGO_TARGET_DIR/debug/swift-compare" --smoke \
+        --work-dir "$FERROSTACK_CACHE/swift-compare" 2>&1 | tee "$LOG_DIR/swift-compare.log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    [ "$rc" = 0 ] || die "swift-compare --smoke failed (rc=$rc); see $LOG_DIR/swift-compare.log"
+fi
+# --- end swift-compare smoke -------------------------------------------------
+
 phase "summary"
 echo "nextest: $NEXTEST_SUMMARY"
 echo "pytest:  $PYTEST_SUMMARY"

@@ -53,6 +53,10 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(up::run(&data_dir, config.as_deref()))
         }
-        Command::Ring { args } => swift_server::ring_cli::run(args),
+        Command::Ring { args } => swift_server::ring_cli::run(
+            std::iter::once("ferrostack ring".to_owned())
+                .chain(args)
+                .collect(),
+        ),
     }
 }
