@@ -220,15 +220,15 @@ impl QemuDriver {
     /// Stops the guest: ACPI power-down, up to the shutdown timeout, then
     /// `quit`, then SIGKILL. Returns whether the guest shut down by itself.
     pub(crate) async fn stop(&self, paths: &Paths, graceful: bool) -> Result<bool> {
-        if process::live_pid(paths).await.is_none() {
+        let Some(pid) = process::live_pid(paths).await else {
             return Ok(true);
-        }
+        };
         if graceful {
             if let Ok(mut q) = Qmp::connect(&paths.qmp(), QMP_WAIT).await {
                 if q.execute("system_powerdown", None).await.is_ok() {
                     drop(q);
                     let wait = Duration::from_secs(self.cfg.shutdown_timeout_secs);
-                    if process::wait_exit(paths, wait).await {
+                    if process::wait_pid(pid, paths, wait).await {
                         return Ok(true);
                     }
                     tracing::info!(dir = ?paths, "guest ignored ACPI power-down; stopping it");
@@ -238,8 +238,8 @@ impl QemuDriver {
         if let Ok(mut q) = Qmp::connect(&paths.qmp(), Duration::from_secs(2)).await {
             let _ = q.execute("quit", None).await;
         }
-        if !process::wait_exit(paths, Duration::from_secs(5)).await {
-            process::kill(paths).await?;
+        if !process::wait_pid(pid, paths, Duration::from_secs(5)).await {
+            process::kill_pid(pid, paths).await?;
         }
         Ok(false)
     }

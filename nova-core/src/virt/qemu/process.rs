@@ -149,20 +149,29 @@ async fn remove_dir_all_if_exists(p: &Path) -> Result<()> {
 pub(crate) async fn live_pid(paths: &Paths) -> Option<u32> {
     let text = tokio::fs::read_to_string(paths.pid()).await.ok()?;
     let pid: u32 = text.trim().parse().ok()?;
-    let cmdline = tokio::fs::read(format!("/proc/{pid}/cmdline")).await.ok()?;
-    let marker = paths.pid();
-    let marker = marker.to_string_lossy();
-    let found = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| String::from_utf8_lossy(arg) == marker);
-    found.then_some(pid)
+    runs_as(pid, paths).await.then_some(pid)
 }
 
-/// Waits up to `wait` for the instance's process to end.
-pub(crate) async fn wait_exit(paths: &Paths, wait: Duration) -> bool {
+/// Whether process `pid` is this instance's QEMU (its command line names
+/// the instance's pid file; a zombie's is empty).
+async fn runs_as(pid: u32, paths: &Paths) -> bool {
+    let Ok(cmdline) = tokio::fs::read(format!("/proc/{pid}/cmdline")).await else {
+        return false;
+    };
+    let marker = paths.pid();
+    let marker = marker.to_string_lossy();
+    cmdline
+        .split(|b| *b == 0)
+        .any(|arg| String::from_utf8_lossy(arg) == marker)
+}
+
+/// Waits up to `wait` for process `pid` (the instance's QEMU) to end. It is
+/// followed by pid: QEMU removes its pid file before it has finished
+/// exiting.
+pub(crate) async fn wait_pid(pid: u32, paths: &Paths, wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
     loop {
-        if live_pid(paths).await.is_none() {
+        if !runs_as(pid, paths).await {
             return true;
         }
         if Instant::now() >= deadline {
@@ -174,18 +183,27 @@ pub(crate) async fn wait_exit(paths: &Paths, wait: Duration) -> bool {
 
 /// Kills the instance's process (SIGKILL) and waits for it to go.
 pub(crate) async fn kill(paths: &Paths) -> Result<()> {
-    if let Some(pid) = live_pid(paths).await {
-        // It may exit by itself between the check and the kill.
-        if let Err(e) = run("kill", &args(["-KILL".to_owned(), pid.to_string()])).await {
-            if live_pid(paths).await.is_some() {
-                return Err(e);
-            }
+    match live_pid(paths).await {
+        Some(pid) => kill_pid(pid, paths).await,
+        None => Ok(()),
+    }
+}
+
+/// Kills process `pid`, the instance's QEMU, and waits for it to go.
+pub(crate) async fn kill_pid(pid: u32, paths: &Paths) -> Result<()> {
+    if !runs_as(pid, paths).await {
+        return Ok(());
+    }
+    // It may exit by itself between the check and the kill.
+    if let Err(e) = run("kill", &args(["-KILL".to_owned(), pid.to_string()])).await {
+        if runs_as(pid, paths).await {
+            return Err(e);
         }
-        if !wait_exit(paths, Duration::from_secs(10)).await {
-            return Err(Error::unavailable(format!(
-                "qemu process {pid} did not exit after SIGKILL"
-            )));
-        }
+    }
+    if !wait_pid(pid, paths, Duration::from_secs(10)).await {
+        return Err(Error::unavailable(format!(
+            "qemu process {pid} did not exit after SIGKILL"
+        )));
     }
     Ok(())
 }
