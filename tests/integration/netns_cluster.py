@@ -63,7 +63,9 @@ class NetnsCluster:
     """`nodes` storage nodes in their own namespaces, `proxies` proxies on
     loopback sharing the memcached at `memcached` (`host:port`)."""
 
-    def __init__(self, root, nodes=4, proxies=2, memcached=None, part_power=8, storage_extra=""):
+    def __init__(
+        self, root, nodes=4, proxies=2, memcached=None, part_power=8, storage_extra="", ring_nodes=None, proxy_extra=""
+    ):
         self.root = Path(root)
         self.ring_dir = self.root / "rings"
         self.log_dir = self.root / "logs"
@@ -75,6 +77,10 @@ class NetnsCluster:
         self.memcached = memcached
         self.part_power = part_power
         self.storage_extra = storage_extra
+        self.proxy_extra = proxy_extra
+        # Nodes 1..ring_nodes are in the first rings; the others are spare
+        # (namespace and config ready, added later with `add_to_rings`).
+        self.ring_nodes = ring_nodes or nodes
         self.prefix = secrets.token_hex(16)
         self.suffix = secrets.token_hex(16)
         self.nodes = {}  # i -> Popen
@@ -123,6 +129,7 @@ class NetnsCluster:
                 f"bind = {toml_str(f'{HOST}:{port}')}\n"
                 f"swift_dir = {toml_str(self.ring_dir)}\n"
                 + memcache
+                + self.proxy_extra
                 + hash_toml
                 + "\n[proxy]\naccount_autocreate = true\n"
                 + users
@@ -155,10 +162,26 @@ class NetnsCluster:
                 raise RuntimeError(f"swift-ring {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
 
         run("create", str(self.part_power), "3", "1")
-        for i in range(1, self.n_nodes + 1):
+        for i in range(1, self.ring_nodes + 1):
             run("add", f"r1z{i}-{self.ip(i)}:{NODE_PORT}/d1", "100")
         run("rebalance", ok=(0, 1))
         return find_ring(self.ring_dir, name)
+
+    def add_to_rings(self, i):
+        """Adds node i to every ring and rebalances (min_part_hours waived),
+        writing new ring files that running servers pick up."""
+        ring = binary("swift-ring")
+        for name in ("account", "container", "object"):
+            builder = str(self.ring_dir / f"{name}.builder")
+            for args in (
+                ["add", builder, f"r1z{i}-{self.ip(i)}:{NODE_PORT}/d1", "100"],
+                ["pretend-min-part-hours-passed", builder],
+                ["rebalance", builder],
+            ):
+                r = subprocess.run([ring, *args], capture_output=True, text=True, timeout=120)
+                if r.returncode not in (0, 1):
+                    raise RuntimeError(f"swift-ring {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+        self._placement = {}
 
     def _config(self, name):
         return self.root / f"{name}.toml"
@@ -174,7 +197,7 @@ class NetnsCluster:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
     def start(self):
-        for i in range(1, self.n_nodes + 1):
+        for i in range(1, self.ring_nodes + 1):
             self.start_node(i)
         for p, port in enumerate(self.proxy_ports, start=1):
             proc = self._spawn([binary("swift-proxy"), "--config", str(self._config(f"proxy{p}"))], f"proxy{p}")
