@@ -187,9 +187,15 @@ async fn run(a: &Args, db: Arc<dyn NovaDb>, bus: Arc<dyn MessageBus>) -> anyhow:
         if done >= a.count as usize {
             break;
         }
-        let failed = db.list_instances(&errored).await?.len();
-        if failed > 0 {
-            bail!("{failed} servers went to ERROR ({done} ACTIVE)");
+        let failed = db.list_instances(&errored).await?;
+        if let Some(first) = failed.first() {
+            let why = first.fault.as_ref().map(|f| f.message.as_str());
+            bail!(
+                "{} servers went to ERROR ({done} ACTIVE); first: {} ({})",
+                failed.len(),
+                first.id,
+                why.unwrap_or("no fault recorded")
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
