@@ -51,6 +51,29 @@ def netns_available():
     return True, ""
 
 
+class Memcached:
+    """A private memcached on loopback."""
+
+    def __init__(self, port):
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        user = ["-u", "memcache"] if subprocess.run(["id", "memcache"], capture_output=True).returncode == 0 else []
+        if os.geteuid() == 0 and not user:
+            user = ["-u", "root"]
+        self.proc = subprocess.Popen(
+            ["memcached", "-l", HOST, "-p", str(self.port), "-U", "0", "-m", "64", *user],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
 def sh(*args, ns=None, check=True):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -88,6 +111,13 @@ class NetnsCluster:
         self._made_ns = []
         self._made_links = []
         self._placement = {}  # (ring kind, partition) -> (primaries, handoffs)
+        # memcached="own": a memcached of this cluster only, shared by its
+        # proxies (a shared one would hand a new cluster the account and
+        # container info cached for an earlier cluster's same-named accounts).
+        self._own_memcached = None
+        if memcached == "own":
+            self._own_memcached = Memcached(free_port())
+            self.memcached = f"{HOST}:{self._own_memcached.port}"
 
     # ----------------------------------------------------------- addresses
     def ns(self, i):
@@ -197,6 +227,8 @@ class NetnsCluster:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
     def start(self):
+        if self._own_memcached is not None:
+            self._own_memcached.start()
         for i in range(1, self.ring_nodes + 1):
             self.start_node(i)
         for p, port in enumerate(self.proxy_ports, start=1):
@@ -251,6 +283,8 @@ class NetnsCluster:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if self._own_memcached is not None:
+            self._own_memcached.stop()
         for ns in self._made_ns:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         for link in self._made_links:
