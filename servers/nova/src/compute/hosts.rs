@@ -58,6 +58,18 @@ pub(crate) async fn zones_detail(
     Ok(Json(json!({ "availabilityZoneInfo": items })))
 }
 
+/// One view per host, numbered from 1 in listing order (the integer ids
+/// nova shows before 2.53).
+fn numbered(
+    hs: &[(ComputeHost, bool)],
+    view: fn(usize, &ComputeHost, bool) -> Value,
+) -> Vec<Value> {
+    hs.iter()
+        .enumerate()
+        .map(|(i, (h, up))| view(i + 1, h, *up))
+        .collect()
+}
+
 async fn hosts(state: &ApiState, ctx: &RequestContext) -> ApiResult<Vec<(ComputeHost, bool)>> {
     if !ctx.is_admin() {
         return Err(Fault::forbidden(
@@ -115,11 +127,7 @@ pub(crate) async fn hypervisors(
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Json<Value>> {
     let hs = hosts(&state, &ctx).await?;
-    let items: Vec<Value> = hs
-        .iter()
-        .enumerate()
-        .map(|(i, (h, up))| hypervisor_brief(i + 1, h, *up))
-        .collect();
+    let items = numbered(&hs, hypervisor_brief);
     Ok(Json(json!({ "hypervisors": items })))
 }
 
@@ -129,11 +137,7 @@ pub(crate) async fn hypervisors_detail(
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Json<Value>> {
     let hs = hosts(&state, &ctx).await?;
-    let items: Vec<Value> = hs
-        .iter()
-        .enumerate()
-        .map(|(i, (h, up))| hypervisor_detail(i + 1, h, *up))
-        .collect();
+    let items = numbered(&hs, hypervisor_detail);
     Ok(Json(json!({ "hypervisors": items })))
 }
 
@@ -172,11 +176,7 @@ pub(crate) async fn services(
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Json<Value>> {
     let hs = hosts(&state, &ctx).await?;
-    let items: Vec<Value> = hs
-        .iter()
-        .enumerate()
-        .map(|(i, (h, up))| service_view(i + 1, h, *up))
-        .collect();
+    let items = numbered(&hs, service_view);
     Ok(Json(json!({ "services": items })))
 }
 
